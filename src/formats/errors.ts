@@ -1,0 +1,22 @@
+/**
+ * The one error type every format reader throws for bad input. It carries a
+ * stable code (SCREAMING_SNAKE), the file-relative byte offset where the
+ * problem was seen (when known) and a human sentence. Checks turn it into a
+ * finding; nothing above the readers ever sees a raw RangeError or TypeError.
+ */
+export class FormatError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly offset?: number,
+    /** Extra structured data for reporters (tensor name, rule, limit, ...). */
+    readonly data: Record<string, unknown> = {},
+  ) {
+    super(offset === undefined ? message : `${message} (at byte ${offset})`);
+    this.name = "FormatError";
+  }
+}
+
+export function isFormatError(e: unknown): e is FormatError {
+  return e instanceof FormatError;
+}

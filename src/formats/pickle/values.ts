@@ -1,0 +1,210 @@
+/**
+ * Inert values a pickle decodes to. Nothing here can run code: a global is a
+ * name, a call is a record of callee and arguments. Plain Python values map to
+ * plain JavaScript where that loses nothing we need:
+ *
+ *   None -> null, bool -> boolean, str -> string,
+ *   int -> number (safe integers) or bigint (beyond 2^53),
+ *   float -> PyFloat (so `3` and `3.0` stay distinguishable: an epoch must be an int),
+ *   list -> PyList, tuple -> PyTuple, dict/OrderedDict -> PyDict, set -> PySet,
+ *   bytes/bytearray -> PyBytes, torch tensors -> Tensor, other globals -> PyGlobal / PyCall.
+ */
+export type PyValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | PyFloat
+  | PyBytes
+  | PyList
+  | PyTuple
+  | PyDict
+  | PySet
+  | PyGlobal
+  | PyCall
+  | Tensor
+  | StorageRef
+  | PyPersistent;
+
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+
+export class PyBytes {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly kind: "bytes" | "bytearray" = "bytes",
+  ) {}
+}
+
+export class PyList {
+  constructor(readonly items: PyValue[] = []) {}
+}
+
+export class PyTuple {
+  constructor(readonly items: PyValue[]) {}
+}
+
+export class PySet {
+  constructor(
+    readonly items: PyValue[] = [],
+    readonly frozen = false,
+  ) {}
+}
+
+/** Dict keys: str, int and None compare by value; anything else (tuple, float, ...) by identity. */
+export type PyKey = PyValue;
+
+export class PyDict {
+  readonly map = new Map<PyKey, PyValue>();
+  /** "dict", "OrderedDict", "Counter", or "defaultdict"... as pickled. */
+  constructor(readonly className: string = "dict") {}
+  get(key: PyKey): PyValue | undefined {
+    return this.map.get(normaliseKey(key));
+  }
+  has(key: PyKey): boolean {
+    return this.map.has(normaliseKey(key));
+  }
+  set(key: PyKey, value: PyValue): void {
+    this.map.set(normaliseKey(key), value);
+  }
+  keys(): PyKey[] {
+    return [...this.map.keys()];
+  }
+  entries(): [PyKey, PyValue][] {
+    return [...this.map.entries()];
+  }
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+function normaliseKey(key: PyKey): PyKey {
+  // bigint keys within the safe range collapse onto numbers so `get(3)` finds a LONG1-pickled 3.
+  if (typeof key === "bigint" && key >= BigInt(Number.MIN_SAFE_INTEGER) && key <= BigInt(Number.MAX_SAFE_INTEGER)) {
+    return Number(key);
+  }
+  if (key instanceof PyFloat && Number.isInteger(key.value)) return key.value; // Python: hash(3.0) == hash(3)
+  return key;
+}
+
+/** A reference to `module.name` as written by GLOBAL / STACK_GLOBAL / INST. Never resolved. */
+export class PyGlobal {
+  constructor(
+    readonly module: string,
+    readonly name: string,
+    /** Byte offset of the opcode that named it, within the pickle. */
+    readonly offset: number,
+  ) {}
+  get qualname(): string {
+    return `${this.module}.${this.name}`;
+  }
+}
+
+/**
+ * What REDUCE / NEWOBJ / NEWOBJ_EX / INST / OBJ would have produced by calling
+ * `callee(*args)`. BUILD stores its argument in `state`; APPEND(S)/SETITEM(S) on
+ * it land in listItems / dictItems. Never called.
+ */
+export class PyCall {
+  state: PyValue | undefined = undefined;
+  readonly listItems: PyValue[] = [];
+  readonly dictItems: [PyValue, PyValue][] = [];
+  constructor(
+    readonly callee: PyValue,
+    readonly args: PyValue[],
+    readonly kind: "reduce" | "newobj" | "newobj_ex" | "inst" | "obj",
+    readonly offset: number,
+    readonly kwargs?: PyValue,
+  ) {}
+}
+
+/** torch dtype names as torch prints them (`torch.float32` -> "float32"). */
+export type TorchDtype = string;
+
+/** A storage referenced by a persistent id `('storage', type, key, location, numel)`. */
+export class StorageRef {
+  constructor(
+    readonly key: string,
+    /** dtype of the storage elements ("uint8" for UntypedStorage). */
+    readonly dtype: TorchDtype,
+    /** Bytes per element of `dtype`. */
+    readonly itemSize: number,
+    readonly location: string,
+    /** Element count as pickled (for UntypedStorage this is a byte count). */
+    readonly numel: number,
+    /** The storage class name as pickled, e.g. "FloatStorage", "UntypedStorage". */
+    readonly storageType: string,
+  ) {}
+  get nbytes(): number {
+    return this.numel * this.itemSize;
+  }
+}
+
+/** A tensor rebuilt by torch._utils._rebuild_tensor(_v2/_v3) / _rebuild_parameter. No data is read. */
+export class Tensor {
+  constructor(
+    readonly dtype: TorchDtype,
+    readonly shape: number[],
+    readonly stride: number[],
+    /** Offset into the storage, in elements of `dtype`. */
+    readonly storageOffset: number,
+    readonly storage: StorageRef,
+    readonly requiresGrad: boolean,
+    public isParameter = false,
+  ) {}
+  get numel(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+}
+
+/** Any persistent id that is not a torch storage (e.g. legacy `('module', ...)`). */
+export class PyPersistent {
+  constructor(readonly pid: PyValue) {}
+}
+
+// ---- small accessors used by layouts and checks -------------------------------------------
+
+export function isInt(v: PyValue | undefined): v is number | bigint {
+  return (typeof v === "number" && Number.isInteger(v)) || typeof v === "bigint";
+}
+
+/** A Python number (int or float) as a JS number, else undefined. */
+export function toNumber(v: PyValue | undefined): number | undefined {
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (v instanceof PyFloat) return v.value;
+  if (typeof v === "boolean") return undefined;
+  return undefined;
+}
+
+export function isDict(v: PyValue | undefined): v is PyDict {
+  return v instanceof PyDict;
+}
+
+/** list or tuple items, else undefined. */
+export function seqItems(v: PyValue | undefined): PyValue[] | undefined {
+  if (v instanceof PyList || v instanceof PyTuple) return v.items;
+  return undefined;
+}
+
+/** The Python type name of a value, for messages ("int", "float", "dict", "Tensor", ...). */
+export function pyTypeName(v: PyValue | undefined): string {
+  if (v === undefined) return "missing";
+  if (v === null) return "None";
+  if (typeof v === "boolean") return "bool";
+  if (typeof v === "number" || typeof v === "bigint") return "int";
+  if (typeof v === "string") return "str";
+  if (v instanceof PyFloat) return "float";
+  if (v instanceof PyBytes) return v.kind;
+  if (v instanceof PyList) return "list";
+  if (v instanceof PyTuple) return "tuple";
+  if (v instanceof PyDict) return v.className;
+  if (v instanceof PySet) return v.frozen ? "frozenset" : "set";
+  if (v instanceof Tensor) return "Tensor";
+  if (v instanceof StorageRef) return "Storage";
+  if (v instanceof PyGlobal) return v.qualname;
+  if (v instanceof PyCall) return v.callee instanceof PyGlobal ? v.callee.qualname : "object";
+  return "object";
+}
