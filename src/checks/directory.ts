@@ -1,0 +1,16 @@
+import { defineCheck, findings, reporter } from "./define.js";
+
+const r = reporter("directory");
+
+export const directoryCheck = defineCheck({
+  id: "directory",
+  title: "Checkpoint path",
+  run({ path, checkpoint: c }) {
+    if (!c.pathStatus.ok) return findings({ ...r.error(c.pathStatus.problem.code, c.pathStatus.problem.data) });
+    return findings(
+      r.pass("PATH_OK", { path, kind: c.pathStatus.kind }),
+      r.info("LAYOUT_DETECTED", { layout: c.layout, reason: c.reason }),
+      c.layout === "generic" && r.warn("LAYOUT_UNRECOGNISED", { path, count: c.genericCount ?? 0 }),
+    );
+  },
+});

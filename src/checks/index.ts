@@ -1,0 +1,27 @@
+import type { Check } from "./define.js";
+import { directoryCheck } from "./directory.js";
+import { requiredFilesCheck } from "./required-files.js";
+import { trainingStateCheck } from "./training-state.js";
+import { metadataCheck } from "./metadata.js";
+import { optimizerCheck } from "./optimizer.js";
+import { weightsCheck } from "./weights.js";
+import { configCheck } from "./config.js";
+import { optimizerWeightsCheck } from "./optimizer-weights.js";
+import { schedulerCheck } from "./scheduler.js";
+import { fastForwardCheck } from "./fast-forward.js";
+import { scalerCheck } from "./scaler.js";
+
+/** The checks, in the order they run and are reported. The first five are the original pipeline's. */
+export const CHECKS: readonly Check[] = [
+  directoryCheck,
+  requiredFilesCheck,
+  trainingStateCheck,
+  metadataCheck,
+  optimizerCheck,
+  weightsCheck,
+  configCheck,
+  optimizerWeightsCheck,
+  schedulerCheck,
+  fastForwardCheck,
+  scalerCheck,
+];

@@ -1,0 +1,33 @@
+import { defineCheck, findings, reporter } from "./define.js";
+
+const r = reporter("optimizer-weights");
+
+export const optimizerWeightsCheck = defineCheck({
+  id: "optimizer-weights",
+  title: "Optimizer state belongs to these weights",
+  run({ checkpoint: c }) {
+    if (c.optimizer.state !== "present") return { skip: "no readable optimizer state" };
+    const w = c.weights;
+    if (!w || w.files.length === 0 || w.files.some((f) => f.problem) || w.missingShards.length > 0) return { skip: "the weights are not all readable" };
+    const o = c.optimizer.view;
+    const tensors = w.files.flatMap((f) => f.tensors);
+    if (o.stateCount > tensors.length) return findings(r.error("OPTIMIZER_TOO_MANY_STATES", { states: o.stateCount, tensors: tensors.length }));
+    if (o.momentShapes.length === 0) return { skip: "the optimizer holds no per-parameter moment tensors" };
+    // Multiset match: every moment shape must consume one weight tensor of the same shape.
+    const pool = new Map<string, number>();
+    for (const t of tensors) pool.set(key(t.shape), (pool.get(key(t.shape)) ?? 0) + 1);
+    const unmatched: string[] = [];
+    for (const m of o.momentShapes) {
+      const n = pool.get(key(m.shape)) ?? 0;
+      if (n > 0) pool.set(key(m.shape), n - 1);
+      else unmatched.push(`[${m.shape.join(", ")}]`);
+    }
+    if (unmatched.length > 0) {
+      const shapes = [...new Set(unmatched)].slice(0, 5).join(" ");
+      return findings(r.error("OPTIMIZER_SHAPE_MISMATCH", { shapes, count: unmatched.length }));
+    }
+    return findings(r.pass("OPTIMIZER_MATCHES_WEIGHTS", { states: o.momentShapes.length, tensors: tensors.length }));
+  },
+});
+
+const key = (shape: number[]): string => shape.join("x");

@@ -1,0 +1,33 @@
+import { defineCheck, findings, reporter } from "./define.js";
+import { accumulationHint, optimizerSteps } from "./helpers/steps.js";
+
+const r = reporter("optimizer");
+
+export const optimizerCheck = defineCheck({
+  id: "optimizer",
+  title: "Optimizer step count",
+  run({ checkpoint: c, options }) {
+    const o = c.optimizer;
+    if (o.state === "unavailable") return { skip: o.reason };
+    if (o.state === "missing") return findings(r.at(o.ref.required ? "error" : "warn")("OPTIMIZER_STATE_MISSING", { where: o.ref.where }));
+    if (o.state === "invalid") return findings(r.error("OPTIMIZER_STATE_INVALID", { where: o.ref.where, reason: o.reason }));
+    const { steps, disagree, withoutStep } = optimizerSteps(o.view);
+    if (steps === undefined) {
+      const detail = o.view.stateCount === 0 ? `${o.view.className ?? "optimizer"} with no per-parameter state` : `${withoutStep} parameter state(s) without 'step'`;
+      return findings(r.warn("OPTIMIZER_NO_STEP", { detail }));
+    }
+    const disagreeFinding =
+      disagree.length > 0 &&
+      r.warn("OPTIMIZER_STEPS_DISAGREE", {
+        detail: `${o.view.steps.length - disagree.length - withoutStep} at ${steps}, ${disagree.length} differ (e.g. param ${disagree[0]!.param} at ${disagree[0]!.step})`,
+      });
+    const p = c.progress.state === "present" ? c.progress.view : undefined;
+    const expected = p?.expectedOptimizerSteps;
+    if (expected === undefined) return findings(disagreeFinding, r.info("NO_EXPECTED_STEPS", { optimizerSteps: steps }));
+    const diff = Math.abs(expected - steps);
+    const data = { optimizerSteps: steps, expected, formula: p?.formula ?? "", diff, tolerance: options.tolerance };
+    if (diff <= options.tolerance) return findings(disagreeFinding, r.pass("OPTIMIZER_STEPS_OK", data));
+    const hint = p && !p.gradAccumRecorded && options.gradientAccumulationSteps === undefined ? accumulationHint(expected, steps, options.tolerance) : undefined;
+    return findings(disagreeFinding, r.warn("OPTIMIZER_STEP_MISMATCH", data), hint && r.info("OPTIMIZER_STEP_RATIO", hint));
+  },
+});

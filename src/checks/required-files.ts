@@ -1,0 +1,26 @@
+import { formatBytes } from "../report/units.js";
+import { defineCheck, findings, reporter } from "./define.js";
+
+const r = reporter("required-files");
+
+export const requiredFilesCheck = defineCheck({
+  id: "required-files",
+  title: "Required files",
+  run({ checkpoint: c }) {
+    if (!c.pathStatus.ok) return { skip: "the checkpoint path is not usable" };
+    const out = c.expectedFiles.map((f) => {
+      if (f.problem) {
+        const level = f.required || f.problem.code !== "FILE_MISSING" ? "error" : "warn";
+        return r.at(level)(f.problem.code, { file: f.rel, role: f.role, ...f.problem.data }, f.rel);
+      }
+      return r.pass("FILE_PRESENT", { file: f.rel, size: formatBytes(f.size ?? 0) }, f.rel);
+    });
+    const weights = c.weights;
+    const noWeights = weights && weights.files.length === 0 && !weights.index && weights.candidates.length > 0;
+    return findings(
+      out,
+      noWeights && r.error("WEIGHTS_MISSING", { candidates: weights.candidates.join(", ") }),
+      c.leftovers.length > 0 && r.warn("TEMP_FILES_PRESENT", { files: c.leftovers.join(", ") }),
+    );
+  },
+});

@@ -1,0 +1,41 @@
+import { formatBytes } from "../report/units.js";
+import { defineCheck, findings, reporter } from "./define.js";
+import { globalFindings } from "./helpers/globals.js";
+
+const r = reporter("weights");
+
+export const weightsCheck = defineCheck({
+  id: "weights",
+  title: "Model weights validate",
+  run({ checkpoint: c }) {
+    const w = c.weights;
+    if (!w) return { skip: "this layout has no separate weights" };
+    if (w.files.length === 0 && !w.index) return { skip: "no weights file (see required-files)" };
+    const files = w.files.flatMap((f) => {
+      if (f.problem) return [r.error(f.problem.code, { file: f.rel, ...f.problem.data }, f.rel)];
+      const dtypes = [...new Set(f.tensors.map((t) => t.dtype))].join(", ");
+      return [
+        r.pass("WEIGHTS_FILE_OK", { file: f.rel, tensors: f.tensors.length, dtypes: dtypes || "none", size: formatBytes(f.size) }, f.rel),
+        ...f.torchProblems.map((p) => r.error(p.code, { file: f.rel, ...p.data }, f.rel)),
+        ...(f.kind === "torch" ? globalFindings(r, f.rel, f.verdicts) : []),
+      ];
+    });
+    return findings(files, w.index && indexFindings(w));
+  },
+});
+
+function indexFindings(w: NonNullable<import("../layouts/types.js").WeightsView>) {
+  const index = w.index!;
+  if (index.problem) return [r.error("SHARD_INDEX_INVALID", { file: index.rel, ...index.problem.data }, index.rel)];
+  const out = w.missingShards.map((s) => r.error("SHARD_MISSING", { shard: s, file: index.rel }, s));
+  const byShard = new Map<string, string[]>();
+  for (const [tensor, shard] of index.weightMap) {
+    const file = w.files.find((f) => f.rel === shard);
+    if (!file || file.problem) continue;
+    if (!file.tensors.some((t) => t.name === tensor)) byShard.set(shard, [...(byShard.get(shard) ?? []), tensor]);
+  }
+  for (const [shard, names] of byShard) out.push(r.error("SHARD_TENSOR_MISSING", { file: index.rel, shard, count: names.length, example: names[0] }, shard));
+  const shards = new Set(index.weightMap.values()).size;
+  if (out.length === 0 && w.files.every((f) => !f.problem)) out.push(r.pass("SHARDS_OK", { file: index.rel, shards, tensors: index.weightMap.size }, index.rel));
+  return out;
+}

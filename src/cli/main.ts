@@ -1,0 +1,147 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { supportsColor } from "chalk";
+import { writeFileSync } from "node:fs";
+import { LAYOUT_NAMES } from "../layouts/types.js";
+import { VERSION } from "../version.js";
+import { verifyCheckpoint } from "../verify/verify.js";
+import { renderJson } from "../report/json.js";
+import { renderText } from "../report/text.js";
+import { inspectFile } from "../inspect/inspect.js";
+import { renderInspectJson, renderInspectText } from "../inspect/render.js";
+import { findLatest } from "../latest/latest.js";
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
+
+export interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  colorLevel: 0 | 1 | 2 | 3;
+}
+
+const defaultIo = (): Io => ({
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  colorLevel: supportsColor ? supportsColor.level : 0,
+});
+
+const EXAMPLES = `
+Examples:
+  verify-checkpoint --checkpoint_path checkpoints/best_model
+  verify-checkpoint checkpoints/best_model --strict --json
+  verify-checkpoint out/checkpoint-1000 --tolerance 50
+  verify-checkpoint lightning_logs/version_0/checkpoints/last.ckpt
+  RESUME=$(verify-checkpoint latest out/) && python train.py --resume_from "$RESUME"
+
+Exit codes: 0 passed, 1 verification failed, 2 usage error, 3 internal error.`;
+
+/** Parses argv, runs the library, writes the report. Returns the exit code; never throws. */
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const debug = argv.includes("--debug");
+  const program = new Command("verify-checkpoint")
+    .description("Verify that a training checkpoint is safe to resume from, without Python and without running anything in it.")
+    .version(VERSION, "-V, --version")
+    .argument("[path]", "checkpoint folder or file (same as --checkpoint_path)")
+    .option("--checkpoint_path <path>", "checkpoint folder or file")
+    .option("--checkpoint-path <path>", "same as --checkpoint_path")
+    .option("--strict", "warnings count as failures (exit 1)", false)
+    .option("--tolerance <n>", "optimizer step tolerance", intArg(0), 20)
+    .option("--gradient-accumulation-steps <k>", "used when the checkpoint does not record it", intArg(1))
+    .addOption(new Option("--format <format>", "report format").choices(["text", "json"]).default("text"))
+    .option("--json", "same as --format json")
+    .option("--quiet", "text format: only the problems and the verdict", false)
+    .option("--deep", "read every byte: CRC32 of records, storage extents, NaN/Inf scan", false)
+    .addOption(new Option("--layout <name>", "override layout detection").choices([...LAYOUT_NAMES]))
+    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
+    .option("--output <file>", "also write the report (in --format) to FILE")
+    .option("--debug", "show stack traces of internal errors")
+    .addHelpText("after", EXAMPLES)
+    .showHelpAfterError("(run verify-checkpoint --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (pathArg: string | undefined, opts: Record<string, unknown>) => {
+      const path = (opts["checkpoint_path"] ?? opts["checkpointPath"] ?? pathArg) as string | undefined;
+      if (!path) throw new CommanderError(EXIT.usage, "verify-checkpoint.missingPath", "error: missing checkpoint path (--checkpoint_path PATH)");
+      const format = opts["json"] ? "json" : (opts["format"] as string);
+      const report = await verifyCheckpoint(path, {
+        strict: Boolean(opts["strict"]),
+        tolerance: opts["tolerance"] as number,
+        gradientAccumulationSteps: opts["gradientAccumulationSteps"] as number | undefined,
+        layout: opts["layout"] as string | undefined,
+        deep: Boolean(opts["deep"]),
+        allowGlobals: opts["allowGlobal"] as string[],
+      });
+      const rendered = format === "json" ? renderJson(report) : renderText(report, { colorLevel: io.colorLevel, quiet: Boolean(opts["quiet"]) });
+      if (opts["output"]) writeFileSync(opts["output"] as string, format === "json" ? rendered : renderText(report, { colorLevel: 0, quiet: Boolean(opts["quiet"]) }));
+      io.stdout(rendered);
+      code = report.exitCode;
+    });
+
+  program
+    .command("inspect")
+    .description("show what a torch, pickle or safetensors file holds, decoded without running anything")
+    .argument("<file>", "file to inspect")
+    .option("--json", "print JSON")
+    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
+    .addHelpText("after", "\nExamples:\n  verify-checkpoint inspect checkpoints/best_model/training_state.pth\n  verify-checkpoint inspect model.safetensors --json | jq .tensors\n\nExit code 1 when the file cannot be decoded or holds an unsafe global.")
+    .action(async (file: string, opts: { json?: boolean; allowGlobal: string[] }) => {
+      const result = await inspectFile(file, { allowGlobals: opts.allowGlobal });
+      io.stdout(opts.json ? renderInspectJson(result) : renderInspectText(result));
+      code = result.exitCode;
+    });
+
+  program
+    .command("latest")
+    .description("print the newest checkpoint under DIR that passes; exit 1 if none does")
+    .argument("<dir>", "output folder holding checkpoint folders (checkpoint-N, epoch_N, ...)")
+    .option("--strict", "warnings count as failures", false)
+    .option("--tolerance <n>", "optimizer step tolerance", intArg(0), 20)
+    .option("--gradient-accumulation-steps <k>", "used when a checkpoint does not record it", intArg(1))
+    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
+    .addHelpText("after", '\nExample:\n  RESUME=$(verify-checkpoint latest out/) && python train.py --resume_from "$RESUME"')
+    .action(async (dir: string, opts: { strict: boolean; tolerance: number; gradientAccumulationSteps?: number; allowGlobal: string[] }) => {
+      const result = await findLatest(dir, { strict: opts.strict, tolerance: opts.tolerance, gradientAccumulationSteps: opts.gradientAccumulationSteps, allowGlobals: opts.allowGlobal });
+      for (const r of result.rejected) io.stderr(`skipped ${r.path}: ${r.reason}\n`);
+      if (result.chosen) io.stdout(result.chosen + "\n");
+      else io.stderr(`no checkpoint under ${dir} passes (${result.candidates.length} candidate(s))\n`);
+      code = result.chosen ? EXIT.ok : EXIT.failed;
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
+      if (e.code === "verify-checkpoint.missingPath") io.stderr(`${e.message}\n(run verify-checkpoint --help for usage)\n`);
+      return EXIT.usage;
+    }
+    const err = e as Error;
+    if (isIoUsageError(err)) {
+      io.stderr(`verify-checkpoint: ${err.message}\n`);
+      return EXIT.failed;
+    }
+    io.stderr(`verify-checkpoint: internal error: ${err?.message ?? String(e)}\nThis is a bug in verify-checkpoint, not a problem with your checkpoint: please report it with the command you ran${debug ? "" : " (add --debug for the stack trace)"}.\n`);
+    if (debug && err?.stack) io.stderr(err.stack + "\n");
+    return EXIT.internal;
+  }
+}
+
+/** Failures of the tool's own output (an --output path that cannot be written, a missing `latest` dir) are the user's, not bugs. */
+function isIoUsageError(e: Error): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "EACCES" || code === "ENOTDIR" || code === "EISDIR" || code === "EROFS";
+}
+
+function intArg(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got '${value}'`);
+    return n;
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  if (!/^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$/.test(value)) throw new InvalidArgumentError(`expected module.name, got '${value}'`);
+  return [...previous, value];
+}

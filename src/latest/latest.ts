@@ -1,0 +1,46 @@
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { VerifyOptions } from "../checks/define.js";
+import { verifyCheckpoint } from "../verify/verify.js";
+
+export interface LatestResult {
+  /** The newest checkpoint that passes, if any. */
+  chosen?: string;
+  /** Newer candidates that failed, newest first, each with its first problem. */
+  rejected: { path: string; reason: string }[];
+  /** All candidates considered, newest first. */
+  candidates: string[];
+}
+
+/** The step number in a checkpoint folder's name: checkpoint-500, epoch_3, global_step1200, step=40... */
+export function stepOf(name: string): number | undefined {
+  const m = /(?:checkpoint|global_step|step|epoch|iter|ckpt)[-_=]?(\d+)/i.exec(name) ?? /(\d+)(?!.*\d)/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Orders DIR's checkpoint entries newest first (by the step number in the
+ * name, else modification time) and returns the first that passes.
+ */
+export async function findLatest(dir: string, options: Partial<VerifyOptions> = {}): Promise<LatestResult> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const candidates: { path: string; step?: number; mtime: number }[] = [];
+  for (const e of entries) {
+    if (e.name.startsWith(".")) continue;
+    const path = join(dir, e.name);
+    const isCkptFile = e.isFile() && /\.ckpt$/i.test(e.name);
+    if (!e.isDirectory() && !isCkptFile) continue;
+    const info = await stat(path).catch(() => undefined);
+    if (!info) continue;
+    candidates.push({ path, step: stepOf(e.name), mtime: info.mtimeMs });
+  }
+  candidates.sort((a, b) => (a.step !== undefined && b.step !== undefined ? b.step - a.step : a.step !== undefined ? -1 : b.step !== undefined ? 1 : b.mtime - a.mtime));
+  const rejected: LatestResult["rejected"] = [];
+  for (const c of candidates) {
+    const report = await verifyCheckpoint(c.path, options);
+    if (report.exitCode === 0) return { chosen: c.path, rejected, candidates: candidates.map((x) => x.path) };
+    const first = report.checks.flatMap((ch) => ch.findings).find((f) => f.level === "error") ?? report.checks.flatMap((ch) => ch.findings).find((f) => f.level === "warn");
+    rejected.push({ path: c.path, reason: first ? `${first.code}: ${first.message}` : report.status });
+  }
+  return { rejected, candidates: candidates.map((x) => x.path) };
+}

@@ -1,0 +1,207 @@
+import { lstat, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { FormatError, isFormatError } from "../formats/errors.js";
+import { decodePickleStreams, PickleError } from "../formats/pickle/decoder.js";
+import type { PyValue, Tensor } from "../formats/pickle/values.js";
+import { readSafetensors } from "../formats/safetensors/index.js";
+import { openTorchFile, sniffFileKind, type TorchFile } from "../formats/torch/reader.js";
+import { ioError } from "../io/file.js";
+import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
+import type { ExpectedFile, Problem, StateFile, WeightsFile } from "./types.js";
+import { collectTensors, summarise } from "./walk.js";
+
+/** Raw pickles are read whole; anything bigger is not a pickle we can judge cheaply. */
+const MAX_RAW_PICKLE = 512 * 1024 * 1024;
+
+export interface DecodedState {
+  state: StateFile;
+  value?: PyValue;
+  /** Reads one element of a small tensor (an optimizer's step); undefined when unreadable. */
+  scalar: (t: Tensor) => Promise<number | undefined>;
+}
+
+/**
+ * All file access of a layout goes through here: the look at a file's first
+ * bytes, decoding torch and pickle files once, reading JSON and safetensors
+ * headers. Torch files stay open until `close` so small tensor values can be
+ * read on demand.
+ */
+export class FileLoader {
+  private readonly open: TorchFile[] = [];
+  private readonly decoded = new Map<string, Promise<DecodedState>>();
+
+  constructor(
+    readonly root: string,
+    readonly allowGlobals: string[],
+  ) {}
+
+  abs(rel: string): string {
+    return rel === "" ? this.root : join(this.root, rel);
+  }
+
+  async exists(rel: string): Promise<boolean> {
+    return stat(this.abs(rel)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** The required-files look: present, regular, not empty, and what its first bytes say it is. */
+  async examine(spec: ExpectedFile): Promise<ExpectedFile> {
+    const path = this.abs(spec.rel);
+    let info;
+    try {
+      await lstat(path);
+      info = await stat(path);
+    } catch (e) {
+      const err = ioError(e, spec.rel);
+      const code = err.code === "FILE_NOT_FOUND" ? "FILE_MISSING" : "FILE_UNREADABLE";
+      return { ...spec, problem: { code, data: { reason: err.message } } };
+    }
+    if (!info.isFile()) {
+      const kind = info.isDirectory() ? "a directory" : info.isFIFO() ? "a FIFO" : "a special file";
+      return { ...spec, problem: { code: "FILE_NOT_REGULAR", data: { kind } } };
+    }
+    if (info.size === 0) return { ...spec, problem: { code: "FILE_EMPTY", data: {} } };
+    if (spec.expect === "any" || spec.expect === "json") return { ...spec, size: info.size };
+    let sniff;
+    try {
+      sniff = await sniffFileKind(path);
+    } catch (e) {
+      return { ...spec, problem: { code: "FILE_UNREADABLE", data: { reason: errorMessage(e) } } };
+    }
+    const problem = kindProblem(spec.expect, sniff.kind, sniff.detail, info.size);
+    return problem ? { ...spec, problem } : { ...spec, size: info.size };
+  }
+
+  /** Decodes a torch (zip or legacy) or raw pickle file once; judges its globals. */
+  decode(rel: string, unusable?: string): Promise<DecodedState> {
+    const key = `${rel}\0${unusable ?? ""}`;
+    let p = this.decoded.get(key);
+    if (!p) {
+      p = unusable ? Promise.resolve(unusableState(rel, unusable)) : this.decodeNow(rel);
+      this.decoded.set(key, p);
+    }
+    return p;
+  }
+
+  private async decodeNow(rel: string): Promise<DecodedState> {
+    const path = this.abs(rel);
+    const none = async () => undefined;
+    try {
+      const sniff = await sniffFileKind(path);
+      if (sniff.kind === "pickle") return await this.decodeRawPickle(rel);
+      const file = await openTorchFile(path);
+      this.open.push(file);
+      const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
+      const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));
+      const scalar = async (t: Tensor) => {
+        try {
+          const [v] = await file.readValues(t, 1);
+          return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : typeof v === "boolean" ? Number(v) : undefined;
+        } catch {
+          return undefined;
+        }
+      };
+      const state: StateFile = { rel, value: file.value, summary: `${file.format === "zip" ? "torch zip" : "torch legacy"}, ${summarise(file.value)}`, verdicts, torchProblems };
+      return { state, value: file.value, scalar };
+    } catch (e) {
+      const partial = e instanceof PickleError ? judgePickle(e.partial, { allowGlobals: this.allowGlobals }) : [];
+      const state: StateFile = { rel, problem: { code: "STATE_UNREADABLE", data: { reason: errorMessage(e) } }, verdicts: partial, torchProblems: [] };
+      return { state, scalar: none };
+    }
+  }
+
+  private async decodeRawPickle(rel: string): Promise<DecodedState> {
+    const info = await stat(this.abs(rel));
+    if (info.size > MAX_RAW_PICKLE) throw new FormatError("PICKLE_TOO_LARGE", `raw pickle of ${info.size} bytes is over the ${MAX_RAW_PICKLE}-byte limit`);
+    const bytes = await readFile(this.abs(rel));
+    const result = decodePickleStreams(bytes);
+    const verdicts: GlobalVerdict[] = [];
+    for (const s of result.streams) verdicts.push(...judgePickle(s, { allowGlobals: this.allowGlobals }));
+    if (result.error) verdicts.push(...judgePickle(result.error.partial, { allowGlobals: this.allowGlobals }));
+    const merged = mergeVerdicts(verdicts);
+    const first = result.streams[0];
+    const problem: Problem | undefined = result.error
+      ? { code: "STATE_UNREADABLE", data: { reason: result.error.message } }
+      : first
+        ? undefined
+        : { code: "STATE_UNREADABLE", data: { reason: "no pickle stream" } };
+    const extra = result.streams.length > 1 ? `, ${result.streams.length} pickle streams` : "";
+    const state: StateFile = { rel, value: first?.value, problem, summary: `pickle${extra}, ${summarise(first?.value ?? null)}`, verdicts: merged, torchProblems: [] };
+    return { state, value: problem ? undefined : first?.value, scalar: async () => undefined };
+  }
+
+  async json(rel: string): Promise<{ text?: string; value?: unknown; problem?: Problem }> {
+    let text: string;
+    try {
+      text = await readFile(this.abs(rel), "utf8");
+    } catch (e) {
+      return { problem: { code: "FILE_UNREADABLE", data: { reason: ioError(e, rel).message } } };
+    }
+    try {
+      return { text, value: JSON.parse(text) as unknown };
+    } catch (e) {
+      return { text, problem: { code: "STATE_JSON_INVALID", data: { reason: (e as Error).message } } };
+    }
+  }
+
+  /** A weights file: safetensors header or torch state_dict, never the tensor bytes. */
+  async weights(rel: string, size: number): Promise<WeightsFile> {
+    if (rel.endsWith(".safetensors")) {
+      try {
+        const st = await readSafetensors(this.abs(rel));
+        const tensors = st.tensors.map((t) => ({ name: t.name, dtype: t.torchDtype, shape: t.shape }));
+        return { rel, kind: "safetensors", tensors, size, verdicts: [], torchProblems: [] };
+      } catch (e) {
+        return { rel, kind: "safetensors", tensors: [], size, verdicts: [], torchProblems: [], problem: weightsProblem(e) };
+      }
+    }
+    const d = await this.decode(rel);
+    if (d.state.problem) return { rel, kind: "torch", tensors: [], size, verdicts: d.state.verdicts, torchProblems: [], problem: { code: "WEIGHTS_FILE_INVALID", data: d.state.problem.data } };
+    return { rel, kind: "torch", tensors: collectTensors(d.value ?? null), size, verdicts: d.state.verdicts, torchProblems: d.state.torchProblems };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.open.map((f) => f.close()));
+  }
+}
+
+function unusableState(rel: string, reason: string): DecodedState {
+  return { state: { rel, unusable: reason, verdicts: [], torchProblems: [] }, scalar: async () => undefined };
+}
+
+function weightsProblem(e: unknown): Problem {
+  const rule = isFormatError(e) ? (e.data["rule"] as string | undefined) : undefined;
+  return { code: "WEIGHTS_FILE_INVALID", data: { reason: errorMessage(e), ...(rule ? { rule } : {}) } };
+}
+
+export function errorMessage(e: unknown): string {
+  if (isFormatError(e)) return e.message;
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+function mergeVerdicts(list: GlobalVerdict[]): GlobalVerdict[] {
+  const byName = new Map<string, GlobalVerdict>();
+  for (const v of list) {
+    const seen = byName.get(v.qualname + v.tier);
+    if (seen) seen.count += v.count;
+    else byName.set(v.qualname + v.tier, { ...v });
+  }
+  return [...byName.values()];
+}
+
+const TORCH_KINDS = new Set(["torch-zip", "torch-legacy", "pickle", "zip"]);
+
+function kindProblem(expect: ExpectedFile["expect"], kind: string, detail: string, size: number): Problem | undefined {
+  const expected = expect === "weights" ? "safetensors or torch" : expect;
+  if (kind === "git-lfs-pointer") return { code: "FILE_IS_LFS_POINTER", data: { size: `${size} bytes` } };
+  if (kind === "html") return { code: "FILE_IS_HTML", data: { expected } };
+  if (kind === "zeros") return { code: "FILE_ALL_ZEROS", data: { size: `${size} bytes` } };
+  const ok =
+    (expect === "torch" && TORCH_KINDS.has(kind)) ||
+    // A safetensors file cut inside its header sniffs as unknown: its reader says exactly what is wrong.
+    (expect === "safetensors" && (kind === "safetensors" || kind === "unknown")) ||
+    (expect === "weights" && (kind === "safetensors" || TORCH_KINDS.has(kind)));
+  return ok ? undefined : { code: "FILE_WRONG_FORMAT", data: { expected, detail } };
+}

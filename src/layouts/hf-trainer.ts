@@ -1,0 +1,118 @@
+import { basename } from "node:path";
+import { z } from "zod";
+import { PyCall, isDict, toNumber, type PyValue } from "../formats/pickle/values.js";
+import type { VerifyOptions } from "../checks/define.js";
+import { baseCheckpoint, examineAll, leftovers } from "./common.js";
+import type { FileLoader } from "./file-loader.js";
+import { readOptimizer, readScaler, readScheduler } from "./torch-state.js";
+import type { ExpectedFile, NormalisedCheckpoint, Part, Progress, StateFile } from "./types.js";
+import { resolveWeights } from "./weights.js";
+
+export const FOLDER = /^checkpoint-(\d+)$/;
+
+const TrainerState = z.object({
+  global_step: z.number().int().nonnegative(),
+  epoch: z.number().nullable().optional(),
+  max_steps: z.number().optional(),
+  num_train_epochs: z.number().optional(),
+  log_history: z.array(z.object({ step: z.number().optional() }).passthrough()).optional(),
+});
+
+/** A transformers Trainer `checkpoint-N/` folder (trainer.py `_save_checkpoint`). */
+export async function loadHfTrainer(loader: FileLoader, options: VerifyOptions): Promise<NormalisedCheckpoint> {
+  const c = baseCheckpoint("hf-trainer", loader.root, "Hugging Face Trainer files present");
+  const optimizerRel = (await loader.exists("optimizer.bin")) && !(await loader.exists("optimizer.pt")) ? "optimizer.bin" : "optimizer.pt";
+  const optional = ["scaler.pt", "training_args.bin", "config.json", "adapter_config.json", ...(await rngFiles(loader))];
+  const present = [];
+  for (const rel of optional) if (await loader.exists(rel)) present.push(rel);
+  const specs: ExpectedFile[] = [
+    { rel: "trainer_state.json", role: "trainer state, written last: marks a complete save", required: true, expect: "json" },
+    { rel: optimizerRel, role: "optimizer state", required: true, expect: "torch" },
+    { rel: "scheduler.pt", role: "LR scheduler state", required: true, expect: "torch" },
+    ...present.map((rel) => ({ rel, role: "saved by Trainer", required: false, expect: rel.endsWith(".json") ? ("json" as const) : ("torch" as const) })),
+  ];
+  const weights = await resolveWeights(loader);
+  const files = await examineAll(loader, specs);
+  c.expectedFiles = [...files, ...weights.expected];
+  c.weights = weights.view;
+  c.leftovers = await leftovers(loader);
+  const spec = (rel: string) => files.find((f) => f.rel === rel);
+  const usable = (rel: string) => (spec(rel)?.problem ? `${rel} is unusable (see required-files)` : undefined);
+  const cfg = spec("config.json") ?? spec("adapter_config.json");
+  if (cfg) c.config = cfg.problem ? { rel: cfg.rel, problem: cfg.problem } : { rel: cfg.rel, text: (await loader.json(cfg.rel)).text };
+
+  const torchRels = [optimizerRel, "scheduler.pt", ...present.filter((r) => !r.endsWith(".json"))];
+  const decoded = new Map<string, Awaited<ReturnType<FileLoader["decode"]>>>();
+  for (const rel of torchRels) if (spec(rel) && spec(rel)!.problem?.code !== "FILE_MISSING") decoded.set(rel, await loader.decode(rel, usable(rel)));
+  const trainerState = await readTrainerState(loader, spec("trainer_state.json")!);
+  c.stateFiles = [...(trainerState.file ? [trainerState.file] : []), ...[...decoded.values()].map((d) => d.state)];
+
+  const part = async <T>(rel: string, read: (d: NonNullable<ReturnType<typeof decoded.get>>) => Promise<Part<T>> | Part<T>, missing: Part<T>): Promise<Part<T>> => {
+    const d = decoded.get(rel);
+    if (!d) return missing;
+    if (d.state.unusable || d.state.problem) return { state: "unavailable", reason: `${rel} could not be read` };
+    return read(d);
+  };
+  c.optimizer = await part(optimizerRel, (d) => readOptimizer(d.value, { where: optimizerRel, required: true }, d.scalar), { state: "unavailable", reason: `${optimizerRel} is missing (see required-files)` });
+  c.scheduler = await part("scheduler.pt", (d) => readScheduler(d.value, { where: "scheduler.pt", required: true }), { state: "unavailable", reason: "scheduler.pt is missing (see required-files)" });
+  const args = trainingArgs(decoded.get("training_args.bin")?.value);
+  const scalerMissing: Part<never> =
+    args.fp16 === false
+      ? { state: "unavailable", reason: "training_args.bin says fp16 is off: no scaler is saved" }
+      : { state: "missing", ref: { where: `scaler.pt${args.fp16 ? " (training_args.bin says fp16 is on)" : ""}`, required: false } };
+  c.scaler = await part("scaler.pt", (d) => readScaler(d.value, { where: "scaler.pt", required: false }, d.scalar), scalerMissing);
+  c.progress = trainerState.progress ? { state: "present", view: progressOf(trainerState.progress, loader.root, args.gradAccum ?? options.gradientAccumulationSteps) } : { state: "unavailable", reason: "trainer_state.json is missing or invalid" };
+  return c;
+}
+
+async function rngFiles(loader: FileLoader): Promise<string[]> {
+  const { readdir } = await import("node:fs/promises");
+  const names = await readdir(loader.root).catch(() => [] as string[]);
+  return names.filter((n) => /^rng_state(_\d+)?\.pth$/.test(n)).sort();
+}
+
+async function readTrainerState(loader: FileLoader, spec: ExpectedFile): Promise<{ file?: StateFile; progress?: z.infer<typeof TrainerState> }> {
+  if (spec.problem) return {};
+  const json = await loader.json(spec.rel);
+  if (json.problem) return { file: { rel: spec.rel, problem: json.problem, verdicts: [], torchProblems: [] } };
+  const parsed = TrainerState.safeParse(json.value);
+  if (!parsed.success) {
+    const reason = parsed.error.issues.map((i) => `${i.path.join(".") || "root"}: ${i.message}`).join("; ");
+    return { file: { rel: spec.rel, problem: { code: "STATE_JSON_INVALID", data: { reason } }, verdicts: [], torchProblems: [] } };
+  }
+  const t = parsed.data;
+  return { file: { rel: spec.rel, summary: `global_step ${t.global_step}, epoch ${t.epoch ?? "?"}`, verdicts: [], torchProblems: [] }, progress: t };
+}
+
+function progressOf(t: z.infer<typeof TrainerState>, root: string, gradAccum: number | undefined): Progress {
+  const folder = basename(root);
+  const m = FOLDER.exec(folder);
+  const logSteps = (t.log_history ?? []).map((e) => e.step).filter((s): s is number => typeof s === "number");
+  const perEpoch = t.max_steps && t.num_train_epochs ? Math.ceil(t.max_steps / t.num_train_epochs) : undefined;
+  const ga = gradAccum ?? 1;
+  return {
+    globalStep: t.global_step,
+    gradAccum: ga,
+    gradAccumRecorded: gradAccum !== undefined,
+    expectedOptimizerSteps: t.global_step,
+    formula: `global_step ${t.global_step}`,
+    stepsToSkip: perEpoch ? (t.global_step % perEpoch) * ga : undefined,
+    skipFormula: perEpoch
+      ? `${Math.floor(t.global_step / perEpoch)} epochs done, (${t.global_step} mod ${perEpoch} update steps per epoch) × ${ga} accumulation = ${(t.global_step % perEpoch) * ga} batches into epoch ${Math.floor(t.global_step / perEpoch)}`
+      : undefined,
+    folderStep: m ? Number(m[1]) : undefined,
+    folderName: folder,
+    logHistoryMaxStep: logSteps.length > 0 ? Math.max(...logSteps) : undefined,
+    metrics: [],
+    describe: `global_step ${t.global_step}, epoch ${t.epoch ?? "?"}${t.max_steps ? ` of max_steps ${t.max_steps}` : ""}`,
+  };
+}
+
+/** The few TrainingArguments fields that matter, read from the inert object's BUILD state. */
+function trainingArgs(v: PyValue | undefined): { fp16?: boolean; gradAccum?: number } {
+  const state = v instanceof PyCall ? v.state : undefined;
+  if (!isDict(state)) return {};
+  const fp16 = state.get("fp16");
+  const ga = toNumber(state.get("gradient_accumulation_steps"));
+  return { fp16: typeof fp16 === "boolean" ? fp16 : undefined, gradAccum: ga && ga >= 1 ? ga : undefined };
+}

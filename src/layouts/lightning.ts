@@ -1,0 +1,98 @@
+import { isDict, isInt, pyTypeName, seqItems, toNumber, type PyDict, type PyValue } from "../formats/pickle/values.js";
+import { baseCheckpoint, examineAll } from "./common.js";
+import type { FileLoader } from "./file-loader.js";
+import { readOptimizer, readScaler, readScheduler } from "./torch-state.js";
+import type { NormalisedCheckpoint, Problem } from "./types.js";
+import { collectTensors } from "./walk.js";
+
+const REQUIRED = ["epoch", "global_step", "pytorch-lightning_version", "state_dict"];
+/** Where Lightning's precision plugins keep the GradScaler state, newest name first. */
+const SCALER_KEYS = ["MixedPrecision", "MixedPrecisionPlugin", "NativeMixedPrecisionPlugin", "native_amp_scaling_state"];
+
+/** A PyTorch Lightning `.ckpt` file (checkpoint_connector.dump_checkpoint). */
+export async function loadLightning(loader: FileLoader, rel: string): Promise<NormalisedCheckpoint> {
+  const c = baseCheckpoint("lightning", loader.abs(rel), "a Lightning .ckpt file");
+  c.pathStatus = { ok: true, kind: "a file" };
+  c.isDirectory = false;
+  const [spec] = await examineAll(loader, [{ rel, role: "Lightning checkpoint", required: true, expect: "torch" }]);
+  c.expectedFiles = [spec!];
+  const d = await loader.decode(rel, spec!.problem && `${rel} is unusable (see required-files)`);
+  c.stateFiles = [d.state];
+  const root = d.value;
+  const unavailable = { state: "unavailable" as const, reason: `${rel} could not be decoded` };
+  if (!isDict(root)) {
+    if (root !== undefined) c.schemaProblems.push({ code: "STATE_NOT_A_DICT", data: { file: rel, type: pyTypeName(root) }, file: rel });
+    c.progress = c.optimizer = c.scheduler = c.scaler = unavailable;
+    return c;
+  }
+  c.schemaProblems = REQUIRED.filter((k) => !root.has(k)).map((key): Problem => ({ code: "STATE_KEY_MISSING", data: { file: rel, key, meaning: "written by every Lightning save" }, file: rel }));
+  c.schemaKeys = REQUIRED;
+  const first = (key: string) => {
+    const list = seqItems(root.get(key));
+    return list === undefined ? undefined : (list[0] ?? null);
+  };
+  const opt = first("optimizer_states");
+  c.optimizer =
+    opt === undefined || opt === null
+      ? { state: "missing", ref: { where: `${rel}: optimizer_states (a weights-only save)`, required: true } }
+      : await readOptimizer(opt, { where: `${rel}: optimizer_states[0]`, required: true }, d.scalar);
+  const sched = first("lr_schedulers");
+  c.scheduler =
+    sched === undefined
+      ? { state: "missing", ref: { where: `${rel}: lr_schedulers (a weights-only save)`, required: true } }
+      : sched === null
+        ? { state: "unavailable", reason: "the run used no LR scheduler (lr_schedulers is empty)" }
+        : readScheduler(sched, { where: `${rel}: lr_schedulers[0]`, required: true });
+  const scalerKey = SCALER_KEYS.find((k) => root.has(k));
+  c.scaler = scalerKey
+    ? await readScaler(root.get(scalerKey), { where: `${rel}: ${scalerKey}`, required: false }, d.scalar)
+    : { state: "unavailable", reason: "no precision-plugin state: the run did not use a GradScaler" };
+  const tensors = collectTensors(root.get("state_dict") ?? null);
+  c.weights = { candidates: [], files: [{ rel: `${rel}: state_dict`, kind: "embedded", tensors, size: spec!.size ?? 0, verdicts: [], torchProblems: [] }], unusable: [], missingShards: [] };
+  const globalStep = intOf(root.get("global_step"));
+  if (globalStep !== undefined) {
+    const loopSteps = loopOptimizerSteps(root);
+    const epoch = intOf(root.get("epoch"));
+    c.progress = {
+      state: "present",
+      view: {
+        epoch,
+        globalStep,
+        gradAccum: 1,
+        gradAccumRecorded: true,
+        expectedOptimizerSteps: loopSteps ?? globalStep,
+        formula: loopSteps !== undefined ? `the fit loop's optimizer steps ${loopSteps}` : `global_step ${globalStep}`,
+        stepsToSkip: loopSteps ?? globalStep,
+        skipFormula: `global_step ${globalStep}, epoch ${epoch ?? "?"}`,
+        loopOptimizerSteps: loopSteps,
+        metrics: [],
+        describe: `epoch ${epoch ?? "?"}, global_step ${globalStep}, Lightning ${String(root.get("pytorch-lightning_version") ?? "?")}`,
+      },
+    };
+  } else c.progress = { state: "unavailable", reason: "global_step is missing" };
+  return c;
+}
+
+function intOf(v: PyValue | undefined): number | undefined {
+  return isInt(v) ? Number(v) : undefined;
+}
+
+/** loops.fit_loop[...optim_progress].optimizer.step.total.completed: what Lightning restores from (2.x and 1.x key names). */
+function loopOptimizerSteps(root: PyDict): number | undefined {
+  const fit = dictAt(root, ["loops", "fit_loop"]);
+  if (!fit) return undefined;
+  for (const key of ["epoch_loop.automatic_optimization.optim_progress", "epoch_loop.batch_loop.optimizer_loop.optim_progress", "epoch_loop.manual_optimization.optim_step_progress"]) {
+    const progress = fit.get(key);
+    if (!isDict(progress)) continue;
+    const total = key.endsWith("optim_step_progress") ? dictAt(progress, ["total"]) : dictAt(progress, ["optimizer", "step", "total"]);
+    const completed = toNumber(total?.get("completed"));
+    if (completed !== undefined) return completed;
+  }
+  return undefined;
+}
+
+function dictAt(d: PyDict, path: string[]): PyDict | undefined {
+  let cur: PyValue | undefined = d;
+  for (const k of path) cur = isDict(cur) ? cur.get(k) : undefined;
+  return isDict(cur) ? cur : undefined;
+}

@@ -1,0 +1,90 @@
+import { PyDict, PyFloat, Tensor, isDict, seqItems, toNumber, type PyValue } from "../formats/pickle/values.js";
+import { inferSchedulerKind } from "../checks/helpers/lr-formulas.js";
+import type { OptimizerView, Part, PartRef, ScalerView, SchedulerView } from "./types.js";
+
+type Scalar = (t: Tensor) => Promise<number | undefined>;
+
+/** A number stored as int, float or 0-dim tensor (torch >= 1.12 keeps Adam's step as a tensor). */
+export async function numberOf(v: PyValue | undefined, scalar: Scalar): Promise<number | undefined> {
+  if (v instanceof Tensor) return v.numel === 1 ? scalar(v) : undefined;
+  if (typeof v === "boolean") return undefined;
+  return toNumber(v);
+}
+
+/** A torch optimizer `state_dict()`: {'state': {id: {...}}, 'param_groups': [{lr, params, ...}]}. */
+export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar: Scalar): Promise<Part<OptimizerView>> {
+  if (v === undefined) return { state: "missing", ref };
+  if (!isDict(v)) return { state: "invalid", ref, reason: `it is ${typeof v === "object" && v !== null ? v.constructor.name : typeof v}, not a dict` };
+  const state = v.get("state");
+  const groups = seqItems(v.get("param_groups"));
+  if (!isDict(state) || !groups) return { state: "invalid", ref, reason: "it lacks 'state' (a dict) and 'param_groups' (a list)" };
+  const steps: OptimizerView["steps"] = [];
+  const momentShapes: OptimizerView["momentShapes"] = [];
+  for (const [param, s] of state.entries()) {
+    if (!isDict(s)) continue;
+    steps.push({ param: String(param), step: await numberOf(s.get("step"), scalar) });
+    const moment = s.entries().find(([k, x]) => k !== "step" && x instanceof Tensor && x.shape.length > 0)?.[1] as Tensor | undefined;
+    if (moment) momentShapes.push({ param: String(param), shape: moment.shape });
+  }
+  const first = groups[0];
+  const group = isDict(first) ? first : undefined;
+  let paramCount = 0;
+  for (const g of groups) paramCount += isDict(g) ? (seqItems(g.get("params"))?.length ?? 0) : 0;
+  return {
+    state: "present",
+    view: {
+      ref,
+      className: group ? guessOptimizer(group) : undefined,
+      steps,
+      stateCount: state.size,
+      paramCount,
+      lr: group ? await numberOf(group.get("lr"), scalar) : undefined,
+      initialLr: group ? toNumber(group.get("initial_lr")) : undefined,
+      momentShapes,
+    },
+  };
+}
+
+function guessOptimizer(g: PyDict): string {
+  if (g.has("betas")) return "Adam-family optimizer";
+  if (g.has("momentum") && g.has("dampening")) return "SGD";
+  return "optimizer";
+}
+
+/** An LR scheduler `state_dict()`: its __dict__ minus the optimizer. */
+export function readScheduler(v: PyValue | undefined, ref: PartRef): Part<SchedulerView> {
+  if (v === undefined) return { state: "missing", ref };
+  if (!isDict(v)) return { state: "invalid", ref, reason: "it is not a dict" };
+  const fields = new Map<string, PyValue>();
+  for (const [k, x] of v.entries()) if (typeof k === "string") fields.set(k, x);
+  if (!fields.has("last_epoch") && !fields.has("base_lrs")) return { state: "invalid", ref, reason: "it has neither 'last_epoch' nor 'base_lrs'" };
+  const nums = (x: PyValue | undefined) => (seqItems(x) ?? []).map((y) => toNumber(y)).filter((y): y is number => y !== undefined);
+  return {
+    state: "present",
+    view: {
+      ref,
+      kind: inferSchedulerKind(fields),
+      lastEpoch: toNumber(fields.get("last_epoch")),
+      stepCount: toNumber(fields.get("_step_count")),
+      lastLr: nums(fields.get("_last_lr")),
+      baseLrs: nums(fields.get("base_lrs")),
+      fields,
+    },
+  };
+}
+
+/** `GradScaler.state_dict()`: {scale, growth_factor, backoff_factor, growth_interval, _growth_tracker}, or {} when disabled. */
+export async function readScaler(v: PyValue | undefined, ref: PartRef, scalar: Scalar): Promise<Part<ScalerView>> {
+  if (v === undefined) return { state: "missing", ref };
+  if (!isDict(v)) return { state: "invalid", ref, reason: "not a dict" };
+  const scale = v.get("scale");
+  return {
+    state: "present",
+    view: {
+      ref,
+      empty: v.size === 0,
+      scale: scale instanceof PyFloat || typeof scale === "number" ? toNumber(scale) : await numberOf(scale, scalar),
+      growthTracker: await numberOf(v.get("_growth_tracker"), scalar),
+    },
+  };
+}

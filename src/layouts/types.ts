@@ -1,0 +1,173 @@
+import type { Code } from "../findings/codes.js";
+import type { PyValue } from "../formats/pickle/values.js";
+import type { GlobalVerdict } from "../safety/globals.js";
+
+export const LAYOUT_NAMES = ["training-state", "hf-trainer", "lightning", "generic"] as const;
+export type LayoutName = (typeof LAYOUT_NAMES)[number];
+
+/** A structural problem found while reading a file, as data (becomes a finding). */
+export interface Problem {
+  code: Code;
+  data: Record<string, unknown>;
+  file?: string;
+}
+
+/** A file the layout expects, and how it looked on disk. */
+export interface ExpectedFile {
+  /** Path relative to the checkpoint root (or the file name for single-file layouts). */
+  rel: string;
+  role: string;
+  required: boolean;
+  /** What the file must be, judged from its first bytes. */
+  expect: "torch" | "safetensors" | "json" | "weights" | "any";
+  /** Set by the layout after looking at the file: its size when usable, or what is wrong. */
+  size?: number;
+  problem?: Problem;
+}
+
+/** A pickled or JSON file that holds training state, decoded. */
+export interface StateFile {
+  rel: string;
+  /** Set when the file failed the required-files look (missing, empty, LFS pointer...): not decoded. */
+  unusable?: string;
+  /** undefined when the file could not be decoded (see `problem`). */
+  value?: PyValue;
+  summary?: string;
+  problem?: Problem;
+  verdicts: GlobalVerdict[];
+  /** Problems inside an otherwise decodable torch file (storage sizes, bounds). */
+  torchProblems: Problem[];
+}
+
+/** Where a part of the state was looked for, and whether it must be there. */
+export interface PartRef {
+  where: string;
+  required: boolean;
+}
+
+export interface Progress {
+  epoch?: number;
+  stepInEpoch?: number;
+  batchesPerEpoch?: number;
+  globalStep?: number;
+  gradAccum: number;
+  gradAccumRecorded: boolean;
+  /** Optimizer steps the counters imply. */
+  expectedOptimizerSteps?: number;
+  /** How they were computed, for messages: "2 epochs × 1270 batches + 0". */
+  formula?: string;
+  /** Batches the resumed run skips (fast-forward). */
+  stepsToSkip?: number;
+  skipFormula?: string;
+  /** Other counters to cross-check. */
+  folderStep?: number;
+  folderName?: string;
+  logHistoryMaxStep?: number;
+  loopOptimizerSteps?: number;
+  metrics: { key: string; value: number }[];
+  /** A progress snapshot for the metadata pass message. */
+  describe: string;
+}
+
+export interface OptimizerView {
+  ref: PartRef;
+  className?: string;
+  /** Per parameter-state step values (undefined entries: state without step). */
+  steps: { param: string; step: number | undefined }[];
+  stateCount: number;
+  paramCount: number;
+  lr?: number;
+  initialLr?: number;
+  /** Shapes of per-parameter moment tensors (exp_avg, momentum_buffer, ...), by param id. */
+  momentShapes: { param: string; shape: number[] }[];
+}
+
+export interface SchedulerView {
+  ref: PartRef;
+  /** Inferred scheduler kind ("CosineAnnealingLR", "LambdaLR", ...) or undefined. */
+  kind?: string;
+  lastEpoch?: number;
+  stepCount?: number;
+  lastLr: number[];
+  baseLrs: number[];
+  /** All numeric/simple fields of the state, for closed-form recomputation. */
+  fields: Map<string, PyValue>;
+}
+
+export interface ScalerView {
+  ref: PartRef;
+  empty: boolean;
+  scale?: number;
+  growthTracker?: number;
+}
+
+export interface WeightTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
+export interface WeightsFile {
+  rel: string;
+  /** "embedded": tensors inside a state file (Lightning's state_dict), whose globals the training-state check judges. */
+  kind: "safetensors" | "torch" | "embedded";
+  tensors: WeightTensor[];
+  size: number;
+  problem?: Problem;
+  verdicts: GlobalVerdict[];
+  torchProblems: Problem[];
+}
+
+export interface ShardIndex {
+  rel: string;
+  problem?: Problem;
+  /** tensor name -> shard file (relative) */
+  weightMap: Map<string, string>;
+}
+
+export interface WeightsView {
+  /** Candidate names when nothing was found. */
+  candidates: string[];
+  files: WeightsFile[];
+  /** Weights files that failed the required-files look, so were not decoded. */
+  unusable: string[];
+  index?: ShardIndex;
+  /** Shards the index names that are absent. */
+  missingShards: string[];
+}
+
+export type Part<T> =
+  | { state: "present"; view: T }
+  | { state: "missing"; ref: PartRef }
+  | { state: "invalid"; ref: PartRef; reason: string }
+  | { state: "unavailable"; reason: string };
+
+/**
+ * What every layout reduces a checkpoint to. Checks read only this, so no
+ * check needs to know which framework wrote the files.
+ */
+export interface NormalisedCheckpoint {
+  layout: LayoutName;
+  /** Why the layout was chosen. */
+  reason: string;
+  root: string;
+  /** The path as given, and what it turned out to be. */
+  pathStatus: { ok: true; kind: "a directory" | "a file" } | { ok: false; problem: Problem };
+  isDirectory: boolean;
+  expectedFiles: ExpectedFile[];
+  stateFiles: StateFile[];
+  /** Problems with the state's keys and types. */
+  schemaProblems: Problem[];
+  /** Keys found valid, for the pass message (empty when the layout has no schema). */
+  schemaKeys: string[];
+  progress: Part<Progress>;
+  optimizer: Part<OptimizerView>;
+  scheduler: Part<SchedulerView>;
+  scaler: Part<ScalerView>;
+  weights: WeightsView | undefined;
+  config: { rel: string; text?: string; problem?: Problem } | undefined;
+  /** Files named like a partial save (.tmp, .partial, ...). */
+  leftovers: string[];
+  /** Files validated by the generic layout. */
+  genericCount?: number;
+}

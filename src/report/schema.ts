@@ -1,0 +1,61 @@
+import { z } from "zod";
+
+/**
+ * The JSON report, defined once. The JSON reporter validates against it
+ * before printing, the library exports it, and `docs/report.schema.json` is
+ * generated from it, so scripts can rely on the shape.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const FindingSchema = z.object({
+  level: z.enum(["pass", "warn", "error", "info"]),
+  code: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+  message: z.string(),
+  file: z.string().optional(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export const CheckResultSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(["pass", "warn", "error", "skip"]),
+  skipReason: z.string().optional(),
+  findings: z.array(FindingSchema),
+});
+
+export const FactsSchema = z
+  .object({
+    epoch: z.number(),
+    step: z.number(),
+    totalBatches: z.number(),
+    gradientAccumulationSteps: z.number(),
+    optimizerSteps: z.number(),
+    expectedOptimizerSteps: z.number(),
+    learningRate: z.number(),
+    initialLearningRate: z.number(),
+    schedulerLastEpoch: z.number(),
+    lossScale: z.number(),
+    globalStep: z.number(),
+    stepsToSkip: z.number(),
+    weightTensors: z.number(),
+  })
+  .partial();
+
+export const ReportSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  tool: z.object({ name: z.literal("verify-checkpoint"), version: z.string() }),
+  checkpoint: z.string(),
+  layout: z.enum(["training-state", "hf-trainer", "lightning", "generic"]),
+  strict: z.boolean(),
+  status: z.enum(["passed", "passed_with_warnings", "failed"]),
+  exitCode: z.union([z.literal(0), z.literal(1)]),
+  summary: z.object({ passed: z.number().int(), warnings: z.number().int(), errors: z.number().int() }),
+  checks: z.array(CheckResultSchema),
+  facts: FactsSchema,
+});
+
+export type Report = z.infer<typeof ReportSchema>;
+export type CheckResult = z.infer<typeof CheckResultSchema>;
+export type ReportFinding = z.infer<typeof FindingSchema>;
+export type Facts = z.infer<typeof FactsSchema>;
+export type Status = Report["status"];
