@@ -11,6 +11,8 @@ export interface VerifyOptions {
   layout?: string;
   deep: boolean;
   allowGlobals: string[];
+  /** --deep progress: bytes done of total. The CLI draws a bar; checks never see it. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export const DEFAULT_OPTIONS: VerifyOptions = {

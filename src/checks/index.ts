@@ -10,6 +10,7 @@ import { optimizerWeightsCheck } from "./optimizer-weights.js";
 import { schedulerCheck } from "./scheduler.js";
 import { fastForwardCheck } from "./fast-forward.js";
 import { scalerCheck } from "./scaler.js";
+import { integrityCheck } from "./integrity.js";
 
 /** The checks, in the order they run and are reported. The first five are the original pipeline's. */
 export const CHECKS: readonly Check[] = [
@@ -24,4 +25,5 @@ export const CHECKS: readonly Check[] = [
   schedulerCheck,
   fastForwardCheck,
   scalerCheck,
+  integrityCheck,
 ];

@@ -9,6 +9,7 @@ import { renderText } from "../report/text.js";
 import { inspectFile } from "../inspect/inspect.js";
 import { renderInspectJson, renderInspectText } from "../inspect/render.js";
 import { findLatest } from "../latest/latest.js";
+import { progressBar } from "./progress.js";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
@@ -16,12 +17,14 @@ export interface Io {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   colorLevel: 0 | 1 | 2 | 3;
+  stderrIsTTY: boolean;
 }
 
 const defaultIo = (): Io => ({
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
   colorLevel: supportsColor ? supportsColor.level : 0,
+  stderrIsTTY: Boolean(process.stderr.isTTY),
 });
 
 const EXAMPLES = `
@@ -56,6 +59,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--output <file>", "also write the report (in --format) to FILE")
     .option("--debug", "show stack traces of internal errors")
     .addHelpText("after", EXAMPLES)
+    .enablePositionalOptions()
     .showHelpAfterError("(run verify-checkpoint --help for usage)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
@@ -63,7 +67,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       const path = (opts["checkpoint_path"] ?? opts["checkpointPath"] ?? pathArg) as string | undefined;
       if (!path) throw new CommanderError(EXIT.usage, "verify-checkpoint.missingPath", "error: missing checkpoint path (--checkpoint_path PATH)");
       const format = opts["json"] ? "json" : (opts["format"] as string);
+      const bar = opts["deep"] && io.stderrIsTTY && format === "text" ? progressBar(io.stderr) : undefined;
       const report = await verifyCheckpoint(path, {
+        onProgress: bar?.update,
         strict: Boolean(opts["strict"]),
         tolerance: opts["tolerance"] as number,
         gradientAccumulationSteps: opts["gradientAccumulationSteps"] as number | undefined,
@@ -71,6 +77,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         deep: Boolean(opts["deep"]),
         allowGlobals: opts["allowGlobal"] as string[],
       });
+      bar?.finish();
       const rendered = format === "json" ? renderJson(report) : renderText(report, { colorLevel: io.colorLevel, quiet: Boolean(opts["quiet"]) });
       if (opts["output"]) writeFileSync(opts["output"] as string, format === "json" ? rendered : renderText(report, { colorLevel: 0, quiet: Boolean(opts["quiet"]) }));
       io.stdout(rendered);

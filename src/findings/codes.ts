@@ -92,6 +92,12 @@ export const CODES = {
   SCALER_STATE_MISSING: { message: "no AMP scaler state ({where})", why: "With fp16 AMP the loss scale restarts at 65536 and the first steps may overflow and be skipped.", fix: "Save GradScaler.state_dict() with the checkpoint, or ignore if AMP is not used." },
   SCALER_STATE_EMPTY: { message: "the AMP scaler state is empty", why: "It was saved from a disabled GradScaler; loading it into an enabled one raises RuntimeError.", fix: "Enable the scaler consistently, or drop the empty state." },
   SCALER_SCALE_INVALID: { message: "AMP loss scale {scale} is not a positive finite number", why: "Every step would overflow or be skipped.", fix: "Reset the scaler or resume from an earlier checkpoint." },
+  // ---- integrity (--deep) ------------------------------------------------------------------
+  BYTES_OK: { message: "{file}: {records} record(s), {size} read, CRC32 and values sound", why: "Every byte of the file was read back and checked.", fix: "Nothing." },
+  CRC_MISMATCH: { message: "{file}: record {record} has CRC32 {actual}, the central directory says {expected}", why: "The bytes changed after they were written: a flipped bit, a bad disk or a partial overwrite. torch.load does not check this and would resume from corrupt values.", fix: "Resume from an earlier checkpoint or restore the file from a copy." },
+  CRC_NOT_RECORDED: { message: "{file}: {count} record(s) were written without a CRC32 (torch's set_crc32_options(False)), so they could not be checked", why: "Without a checksum, corruption of those records cannot be detected.", fix: "Nothing; save with CRC32 on to make them checkable." },
+  NON_FINITE_VALUES: { message: "{file}: {tensor} ({dtype}) holds {count} NaN or infinite value(s)", why: "A resume from non-finite weights or optimizer moments wastes the run: the loss is NaN from the first step.", fix: "Resume from an earlier checkpoint, before the values diverged." },
+  RECORD_UNREADABLE: { message: "{file}: {where} could not be read: {reason}", why: "The resume would fail reading it.", fix: "Resume from an earlier checkpoint." },
   // ---- config ------------------------------------------------------------------------------
   CONFIG_OK: { message: "{file} is a JSON object with {keys} keys", why: "The model is rebuilt from it.", fix: "Nothing." },
   CONFIG_INVALID: { message: "{file} is not valid JSON: {reason}", why: "The model cannot be rebuilt from it.", fix: "Restore config.json from the run's output or repository." },

@@ -7,6 +7,9 @@ import { readSafetensors } from "../formats/safetensors/index.js";
 import { openTorchFile, sniffFileKind, type TorchFile } from "../formats/torch/reader.js";
 import { ioError } from "../io/file.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
+import { scanSafetensors, scanTorchFile, type IntegrityResult } from "../integrity/scan.js";
+import { RandomAccessFile } from "../io/file.js";
+import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { ExpectedFile, Problem, StateFile, WeightsFile } from "./types.js";
 import { collectTensors, summarise } from "./walk.js";
 
@@ -28,6 +31,9 @@ export interface DecodedState {
  */
 export class FileLoader {
   private readonly open: TorchFile[] = [];
+  /** Decoded files by path, for the --deep scan. */
+  private readonly torchByRel = new Map<string, TorchFile>();
+  private readonly safetensorsByRel = new Map<string, SafetensorsFile>();
   private readonly decoded = new Map<string, Promise<DecodedState>>();
 
   constructor(
@@ -93,6 +99,7 @@ export class FileLoader {
       if (sniff.kind === "pickle") return await this.decodeRawPickle(rel);
       const file = await openTorchFile(path);
       this.open.push(file);
+      this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
       const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));
       const scalar = async (t: Tensor) => {
@@ -151,6 +158,7 @@ export class FileLoader {
     if (rel.endsWith(".safetensors")) {
       try {
         const st = await readSafetensors(this.abs(rel));
+        this.safetensorsByRel.set(rel, st);
         const tensors = st.tensors.map((t) => ({ name: t.name, dtype: t.torchDtype, shape: t.shape }));
         return { rel, kind: "safetensors", tensors, size, verdicts: [], torchProblems: [] };
       } catch (e) {
@@ -160,6 +168,24 @@ export class FileLoader {
     const d = await this.decode(rel);
     if (d.state.problem) return { rel, kind: "torch", tensors: [], size, verdicts: d.state.verdicts, torchProblems: [], problem: { code: "WEIGHTS_FILE_INVALID", data: d.state.problem.data } };
     return { rel, kind: "torch", tensors: collectTensors(d.value ?? null), size, verdicts: d.state.verdicts, torchProblems: d.state.torchProblems };
+  }
+
+  /** --deep: reads every byte of every decoded file once (CRC32 of zip records, NaN/Inf scan). */
+  async deepScan(onProgress?: (done: number, total: number) => void): Promise<IntegrityResult[]> {
+    const total = [...this.torchByRel.values()].reduce((n, f) => n + f.size, 0) + [...this.safetensorsByRel.values()].reduce((n, f) => n + f.fileSize, 0);
+    let done = 0;
+    const progress = onProgress && ((bytes: number) => onProgress((done += bytes), total));
+    const out: IntegrityResult[] = [];
+    for (const [rel, tf] of this.torchByRel) out.push(await scanTorchFile(rel, tf, progress));
+    for (const [rel, st] of this.safetensorsByRel) {
+      const file = await RandomAccessFile.open(this.abs(rel));
+      try {
+        out.push(await scanSafetensors(rel, st, file, progress));
+      } finally {
+        await file.close();
+      }
+    }
+    return out;
   }
 
   async close(): Promise<void> {

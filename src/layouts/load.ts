@@ -43,6 +43,7 @@ export async function loadCheckpoint(path: string, options: VerifyOptions): Prom
             ? notAFolder(path, "lightning")
             : await loadGeneric(loader);
     if (forced) checkpoint.reason = "chosen with --layout";
+    if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress);
     return { checkpoint, close: () => loader.close() };
   }
   const loader = new FileLoader(dirname(path), options.allowGlobals);
@@ -50,6 +51,7 @@ export async function loadCheckpoint(path: string, options: VerifyOptions): Prom
   const checkpoint =
     layout === "lightning" ? await loadLightning(loader, basename(path)) : layout === "generic" ? await loadGeneric(loader, basename(path)) : notAFolder(path, layout);
   if (forced) checkpoint.reason = "chosen with --layout";
+  if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress);
   return { checkpoint, close: () => loader.close() };
 }
 

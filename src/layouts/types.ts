@@ -1,6 +1,7 @@
 import type { Code } from "../findings/codes.js";
 import type { PyValue } from "../formats/pickle/values.js";
 import type { GlobalVerdict } from "../safety/globals.js";
+import type { IntegrityResult } from "../integrity/scan.js";
 
 export const LAYOUT_NAMES = ["training-state", "hf-trainer", "lightning", "generic"] as const;
 export type LayoutName = (typeof LAYOUT_NAMES)[number];
@@ -168,6 +169,8 @@ export interface NormalisedCheckpoint {
   config: { rel: string; text?: string; problem?: Problem } | undefined;
   /** Files named like a partial save (.tmp, .partial, ...). */
   leftovers: string[];
+  /** --deep only: what reading every byte found, per file. */
+  integrity?: IntegrityResult[];
   /** Files validated by the generic layout. */
   genericCount?: number;
 }

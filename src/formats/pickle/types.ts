@@ -1,0 +1,59 @@
+import type { PyCall, PyGlobal, PyValue } from "./values.js";
+
+export interface PickleLimits {
+  maxOpcodes: number;
+  maxMemo: number;
+  /** Open MARKs at once. Value nesting is not bounded (memo references can even make cycles), so walk values iteratively. */
+  maxDepth: number;
+  /** Items in one container, and items/bytes copied by the built-in reduce hook over the whole decode. */
+  maxContainerItems: number;
+}
+
+export const DEFAULT_PICKLE_LIMITS: PickleLimits = Object.freeze({
+  maxOpcodes: 50_000_000,
+  maxMemo: 10_000_000,
+  maxDepth: 10_000,
+  maxContainerItems: 100_000_000,
+});
+
+/** The raw stack is capped independently of maxDepth: every opcode pushes at most one value, so this bounds memory too. */
+export const MAX_STACK = 10_000_000;
+
+export interface BuildRecord {
+  target: PyValue;
+  state: PyValue;
+  offset: number;
+}
+
+export interface PicklePartial {
+  globals: PyGlobal[];
+  calls: PyCall[];
+  builds: BuildRecord[];
+}
+
+export interface DecodedPickle {
+  /** What STOP returned. */
+  value: PyValue;
+  /** From the first PROTO opcode; undefined if there is none. */
+  protocol: number | undefined;
+  /** Byte offsets into the input array (every offset in the result and in errors is one too). */
+  start: number;
+  /** Just past STOP. */
+  end: number;
+  opcodes: number;
+  globals: PyGlobal[];
+  calls: PyCall[];
+  builds: BuildRecord[];
+}
+
+/**
+ * May turn `callee(*args)` into a concrete inert value. Return undefined to keep the PyCall.
+ * `args` is shared with the recorded PyCall: read it, do not mutate it.
+ */
+export type ReduceHook = (callee: PyValue, args: PyValue[], offset: number) => PyValue | undefined;
+
+export interface PickleOptions {
+  limits?: Partial<PickleLimits>;
+  persistentLoad?: (pid: PyValue, offset: number) => PyValue;
+  reduce?: ReduceHook;
+}

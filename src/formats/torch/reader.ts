@@ -1,0 +1,184 @@
+import { FormatError } from "../errors.js";
+import { RandomAccessFile } from "../../io/file.js";
+import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js";
+import type { PyValue, StorageRef, Tensor } from "../pickle/values.js";
+import type { ZipArchive } from "../zip/central-directory.js";
+import { readEntry } from "../zip/entry.js";
+import { isZipSignature } from "../zip/central-directory.js";
+import { decodeElements, itemSizeOf, type ElementValue } from "./dtypes.js";
+import { readLegacy, sysInfoLittleEndian } from "./legacy.js";
+import type { TorchProblem } from "./rebuild.js";
+import { readZipLayout } from "./zip-layout.js";
+
+export { sniffFileKind, type FileKind } from "./sniff.js";
+export type { TorchProblem } from "./rebuild.js";
+
+export interface StorageLocation {
+  key: string;
+  /** Absolute file offset of the first byte. */
+  offset: number;
+  /** Bytes present (compressed bytes when `compressed`). */
+  length: number;
+  compressed: boolean;
+}
+
+export interface TorchFile {
+  path: string;
+  size: number;
+  format: "zip" | "legacy";
+  /** zip: the folder of the first central-directory entry ("" when it has none). */
+  archivePrefix?: string;
+  /** zip: the byteorder record (absent = little). legacy: always little (torch swaps storage bytes to little-endian). */
+  byteOrder: "little" | "big";
+  /** legacy: sys_info's little_endian flag, i.e. the writer's host order. */
+  writerLittleEndian?: boolean;
+  formatVersion?: string;
+  isTorchScript: boolean;
+  pickle: DecodedPickle;
+  /** Where the pickle's offsets point: "model/data.pkl" (zip) or "main pickle" (legacy, whose offsets are file offsets). */
+  pickleName: string;
+  /** Absolute file offset of the pickle's byte 0 when it is stored uncompressed (legacy: 0); undefined when deflated. */
+  pickleOffset?: number;
+  value: PyValue;
+  storages: Map<string, StorageRef>;
+  locations: Map<string, StorageLocation>;
+  /** Inconsistencies that leave the metadata readable: size mismatches, missing or truncated storages, out-of-bounds views. */
+  problems: TorchProblem[];
+  zip?: ZipArchive;
+  /** The open file: `file.bytesRead` shows how little was read. */
+  file: RandomAccessFile;
+  readValues(t: Tensor, max?: number): Promise<ElementValue[]>;
+  close(): Promise<void>;
+}
+
+export interface OpenTorchOptions {
+  pickleLimits?: Partial<PickleLimits>;
+  /** Consulted for calls the torch rebuild hook leaves alone. */
+  reduce?: ReduceHook;
+}
+
+/** readValues default: enough to show a tensor, never a whole large one. */
+export const DEFAULT_READ_VALUES = 1024;
+/** A strided read gathers from one span up to this size; beyond it, element by element. */
+const MAX_SPAN = 4 * 1024 * 1024;
+
+export async function openTorchFile(path: string, options: OpenTorchOptions = {}): Promise<TorchFile> {
+  const file = await RandomAccessFile.open(path);
+  try {
+    const head = await file.read(0, Math.min(4, file.size), "file head");
+    const base = { path, size: file.size, file, close: () => file.close() };
+    if (isZipSignature(head)) {
+      const r = await readZipLayout(file, options);
+      const tf: TorchFile = {
+        ...base, format: "zip", archivePrefix: r.prefix, byteOrder: r.byteOrder, formatVersion: r.formatVersion,
+        isTorchScript: r.isTorchScript, pickle: r.pickle, pickleName: r.pickleName, pickleOffset: r.pickleOffset, value: r.pickle.value, storages: r.rebuilder.storages,
+        locations: r.locations, problems: r.problems, zip: r.zip,
+        readValues: (t, max) => readValues(file, tf, t, max),
+      };
+      return tf;
+    }
+    if (file.size === 0) throw new FormatError("TORCH_BAD_MAGIC", `${path} is empty`);
+    if (file.size >= 512 && (await file.read(257, 5, "tar magic")).toString("latin1") === "ustar") {
+      throw new FormatError("TORCH_UNSUPPORTED", `${path} is a tar archive: the pre-0.4 torch tar format is not supported`);
+    }
+    const r = await readLegacy(file, options);
+    const tf: TorchFile = {
+      ...base, format: "legacy", byteOrder: "little", writerLittleEndian: sysInfoLittleEndian(r.sysInfo),
+      isTorchScript: false, pickle: r.pickle, pickleName: "main pickle", pickleOffset: 0, value: r.pickle.value, storages: r.rebuilder.storages,
+      locations: r.locations, problems: r.problems,
+      readValues: (t, max) => readValues(file, tf, t, max),
+    };
+    return tf;
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
+}
+
+export async function withTorchFile<T>(path: string, fn: (f: TorchFile) => Promise<T>, options?: OpenTorchOptions): Promise<T> {
+  const f = await openTorchFile(path, options);
+  try {
+    return await fn(f);
+  } finally {
+    await f.close();
+  }
+}
+
+/** Storage-element indices of the first `n` elements in row-major order (an odometer, no recursion). */
+function elementIndices(t: Tensor, n: number): number[] {
+  const idx = new Array<number>(t.shape.length).fill(0);
+  const out: number[] = [];
+  let pos = t.storageOffset;
+  for (let i = 0; i < n; i++) {
+    out.push(pos);
+    for (let d = t.shape.length - 1; d >= 0; d--) {
+      idx[d]!++;
+      pos += t.stride[d]!;
+      if (idx[d]! < t.shape[d]!) break;
+      pos -= idx[d]! * t.stride[d]!;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** Inflated bytes of the last compressed storage read per file, so reading several tensors of one storage inflates once. */
+const inflated = new WeakMap<TorchFile, { key: string; bytes: Uint8Array }>();
+
+async function readValues(file: RandomAccessFile, tf: TorchFile, t: Tensor, max = DEFAULT_READ_VALUES): Promise<ElementValue[]> {
+  const numel = t.numel;
+  const n = Math.max(0, Math.min(max, numel));
+  if (n === 0) return [];
+  const key = t.storage.key;
+  const loc = tf.locations.get(key);
+  if (!loc) throw new FormatError("TORCH_STORAGE_MISSING", `storage ${key} has no bytes in the file`, undefined, { key });
+  const size = itemSizeOf(t.dtype);
+  if (size === undefined) throw new FormatError("TORCH_UNKNOWN_DTYPE", `cannot read elements of dtype ${t.dtype}`, undefined, { key });
+  const indices = elementIndices(t, n);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const i of indices) {
+    lo = Math.min(lo, i);
+    hi = Math.max(hi, i);
+  }
+  const present = loc.compressed ? inflatedLength(tf, loc) : loc.length;
+  if ((hi + 1) * size > present) {
+    throw new FormatError("TORCH_TENSOR_OUT_OF_BOUNDS", `element ${hi} of storage ${key} (${t.dtype}) lies past its ${present} bytes`, loc.offset, { key });
+  }
+  const gather = (span: Uint8Array, spanStart: number): Uint8Array => {
+    const contiguous = indices.every((v, i) => v === lo + i);
+    if (contiguous && spanStart === lo) return span.subarray(0, n * size);
+    const out = new Uint8Array(n * size);
+    indices.forEach((v, i) => out.set(span.subarray((v - spanStart) * size, (v - spanStart + 1) * size), i * size));
+    return out;
+  };
+  let bytes: Uint8Array;
+  if (loc.compressed) {
+    bytes = gather(await inflate(tf, loc), 0);
+  } else if ((hi - lo + 1) * size <= MAX_SPAN) {
+    bytes = gather(await file.read(loc.offset + lo * size, (hi - lo + 1) * size, `storage ${key}`), lo);
+  } else {
+    bytes = new Uint8Array(n * size);
+    for (let i = 0; i < n; i++) bytes.set(await file.read(loc.offset + indices[i]! * size, size, `storage ${key}`), i * size);
+  }
+  return decodeElements(bytes, t.dtype, n, tf.byteOrder);
+}
+
+function storageEntry(tf: TorchFile, key: string) {
+  const prefix = tf.archivePrefix ? `${tf.archivePrefix}/` : "";
+  return tf.zip?.byName.get(`${prefix}data/${key}`);
+}
+
+async function inflate(tf: TorchFile, loc: StorageLocation): Promise<Uint8Array> {
+  const cached = inflated.get(tf);
+  if (cached && cached.key === loc.key) return cached.bytes;
+  const e = storageEntry(tf, loc.key);
+  if (!tf.zip || !e) throw new FormatError("TORCH_STORAGE_MISSING", `compressed storage ${loc.key} has no zip entry`, undefined, { key: loc.key });
+  const bytes = await readEntry(tf.zip, e);
+  inflated.set(tf, { key: loc.key, bytes });
+  return bytes;
+}
+
+function inflatedLength(tf: TorchFile, loc: StorageLocation): number {
+  return storageEntry(tf, loc.key)?.uncompressedSize ?? 0;
+}

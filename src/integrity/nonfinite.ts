@@ -1,0 +1,65 @@
+/**
+ * Counts NaN and ±Inf in little-endian float data by their exponent bits:
+ * integer compares on a typed-array view, no float conversion. `bytes` must
+ * start on an element boundary; a trailing partial element is ignored.
+ */
+export function countNonFinite(bytes: Uint8Array, dtype: string, bigEndian = false): number {
+  if (bigEndian) return countNonFiniteSlow(bytes, dtype);
+  switch (dtype) {
+    case "float32":
+    case "complex64":
+      return countMasked32(bytes, 0x7f800000);
+    case "float64":
+    case "complex128":
+      return countFloat64(bytes);
+    case "float16":
+      return countMasked16(bytes, 0x7c00);
+    case "bfloat16":
+      return countMasked16(bytes, 0x7f80);
+    default:
+      return 0;
+  }
+}
+
+export const SCANNED_DTYPES = new Set(["float32", "float64", "float16", "bfloat16", "complex64", "complex128"]);
+
+function aligned(bytes: Uint8Array, size: number): boolean {
+  return bytes.byteOffset % size === 0;
+}
+
+function countMasked32(bytes: Uint8Array, mask: number): number {
+  const n = Math.floor(bytes.length / 4);
+  const view = aligned(bytes, 4) ? new Uint32Array(bytes.buffer, bytes.byteOffset, n) : new Uint32Array(bytes.slice(0, n * 4).buffer);
+  let count = 0;
+  for (let i = 0; i < n; i++) if ((view[i]! & mask) === mask) count++;
+  return count;
+}
+
+function countMasked16(bytes: Uint8Array, mask: number): number {
+  const n = Math.floor(bytes.length / 2);
+  const view = aligned(bytes, 2) ? new Uint16Array(bytes.buffer, bytes.byteOffset, n) : new Uint16Array(bytes.slice(0, n * 2).buffer);
+  let count = 0;
+  for (let i = 0; i < n; i++) if ((view[i]! & mask) === mask) count++;
+  return count;
+}
+
+function countFloat64(bytes: Uint8Array): number {
+  // The high word of each little-endian double holds the exponent.
+  const n = Math.floor(bytes.length / 8);
+  const view = aligned(bytes, 4) ? new Uint32Array(bytes.buffer, bytes.byteOffset, n * 2) : new Uint32Array(bytes.slice(0, n * 8).buffer);
+  let count = 0;
+  for (let i = 1; i < n * 2; i += 2) if ((view[i]! & 0x7ff00000) === 0x7ff00000) count++;
+  return count;
+}
+
+function countNonFiniteSlow(bytes: Uint8Array, dtype: string): number {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let count = 0;
+  const size = dtype === "float64" || dtype === "complex128" ? 8 : dtype === "float32" || dtype === "complex64" ? 4 : 2;
+  for (let at = 0; at + size <= bytes.length; at += size) {
+    const bits = size === 8 ? dv.getUint32(at, false) : size === 4 ? dv.getUint32(at, false) : dv.getUint16(at, false);
+    const mask = size === 8 ? 0x7ff00000 : size === 4 ? 0x7f800000 : dtype === "bfloat16" ? 0x7f80 : 0x7c00;
+    if ((bits & mask) === mask) count++;
+  }
+  return count;
+}

@@ -1,0 +1,185 @@
+import { PyBytes, PyCall, PyDict, PyGlobal, PyList, PySet, PyTuple, pyTypeName, type PyValue } from "../formats/pickle/values.js";
+import { GETATTR, PARTIAL, classifyGlobal, normaliseModule } from "./classify.js";
+import { codeLikeReason, pyRepr } from "./codeStrings.js";
+import { isTrustedTier, type GlobalTier, type SafetyOptions } from "./types.js";
+
+/**
+ * Call analysis: the verdicts that depend on what a call is given rather than
+ * on the callee's name alone.
+ */
+
+/** One judged call. `global` is the callee's qualname when the callee is a global. */
+export interface CallJudgement {
+  global: string | undefined;
+  module: string;
+  name: string;
+  qualname: string;
+  tier: GlobalTier;
+  reason: string;
+  offset: number;
+}
+
+const RECONSTRUCTORS = new Set(["copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__"]);
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function qualnameOf(g: PyGlobal): string {
+  return `${normaliseModule(g.module)}.${g.name}`;
+}
+
+/** Judges the callee side of one call. Returns undefined when the callee's own global verdict says it all. */
+export function judgeCallee(call: PyCall, options: SafetyOptions): CallJudgement | undefined {
+  const callee = call.callee;
+  if (callee instanceof PyGlobal) {
+    const q = qualnameOf(callee);
+    const base = { global: q, module: normaliseModule(callee.module), name: callee.name, offset: call.offset };
+    if (q === GETATTR) return { ...base, ...judgeGetattr(call, options) };
+    if (q === PARTIAL) return { ...base, ...judgePartial(call, options) };
+    if (RECONSTRUCTORS.has(q)) return { ...base, ...judgeReconstructor(q, call, options) };
+    return undefined;
+  }
+  if (callee instanceof PyCall) {
+    // getattr(Cls, "name")(...): judge the method being called as the global Cls.name.
+    const inner = getattrTarget(callee);
+    if (inner) {
+      const { tier, reason } = classifyGlobal(inner.owner.module, `${inner.owner.name}.${inner.attr}`, options);
+      const qualname = `${qualnameOf(inner.owner)}.${inner.attr}`;
+      if (isTrustedTier(tier)) return undefined;
+      return { global: undefined, module: normaliseModule(inner.owner.module), name: `${inner.owner.name}.${inner.attr}`, qualname, tier, reason: `called through getattr: ${reason}`, offset: call.offset };
+    }
+    return {
+      global: undefined,
+      module: "",
+      name: "",
+      qualname: `${describe(callee)}(...)`,
+      tier: "unsafe",
+      reason: "calls the object another call returned; only plain globals may be called",
+      offset: call.offset,
+    };
+  }
+  return undefined;
+}
+
+function getattrTarget(call: PyCall): { owner: PyGlobal; attr: string } | undefined {
+  if (!(call.callee instanceof PyGlobal) || qualnameOf(call.callee) !== GETATTR) return undefined;
+  const [owner, attr] = call.args;
+  return owner instanceof PyGlobal && typeof attr === "string" ? { owner, attr } : undefined;
+}
+
+/** Python 3.11+ pickles enum members as getattr(EnumClass, "NAME"): fine on a trusted class with a plain name. */
+function judgeGetattr(call: PyCall, options: SafetyOptions): { qualname: string; tier: GlobalTier; reason: string } {
+  const [target, attr] = call.args;
+  const qualname = `${GETATTR}(${describe(target)}, ${describe(attr)})`;
+  if (call.args.length < 2 || call.args.length > 3) return { qualname, tier: "unsafe", reason: `getattr called with ${call.args.length} arguments` };
+  if (typeof attr !== "string" || !IDENTIFIER.test(attr) || /^__.*__$/.test(attr)) {
+    return { qualname, tier: "unsafe", reason: `getattr with ${typeof attr === "string" ? "the non-plain name" : "a non-string name"} ${describe(attr)}` };
+  }
+  if (!(target instanceof PyGlobal)) {
+    return { qualname, tier: "unsafe", reason: `getattr on ${target instanceof PyCall ? "the result of another call" : `a ${pyTypeName(target)} value`}, not on a known class` };
+  }
+  const owner = classifyGlobal(target.module, target.name, options);
+  if (isTrustedTier(owner.tier)) return { qualname, tier: "harmless", reason: `looks up ${attr} on ${qualnameOf(target)} (${owner.tier})` };
+  return {
+    qualname,
+    tier: "unsafe",
+    reason: `getattr on ${qualnameOf(target)}, which is ${owner.tier === "unsafe" ? "unsafe" : "not a known class (--allow-global it if it is your own enum)"}: ${owner.reason}`,
+  };
+}
+
+/** functools.partial(f, ...): as safe as f. Pickled partials also carry f in their BUILD state. */
+function judgePartial(call: PyCall, options: SafetyOptions): { qualname: string; tier: GlobalTier; reason: string } {
+  const fromState = call.state instanceof PyTuple ? call.state.items[0] : undefined;
+  const funcs = [call.args[0], ...(fromState === undefined ? [] : [fromState])];
+  const qualname = `${PARTIAL}(${describe(call.args[0])}, ...)`;
+  for (const f of funcs) {
+    const tier = f instanceof PyGlobal ? classifyGlobal(f.module, f.name, options).tier : "unsafe";
+    if (!isTrustedTier(tier)) return { qualname, tier: "unsafe", reason: `partial around ${describe(f)}, which is not an allowed or harmless function` };
+  }
+  return { qualname, tier: "harmless", reason: `partial around ${funcs.map(describe).join(", ")}` };
+}
+
+/** copyreg._reconstructor(cls, base, state) / __newobj__(cls, ...): as safe as the classes it instantiates. */
+function judgeReconstructor(q: string, call: PyCall, options: SafetyOptions): { qualname: string; tier: GlobalTier; reason: string } {
+  const classes = q === "copyreg._reconstructor" ? call.args.slice(0, 2) : call.args.slice(0, 1);
+  const qualname = `${q}(${classes.map(describe).join(", ")}${call.args.length > classes.length ? ", ..." : ""})`;
+  let tier: GlobalTier = "harmless";
+  const reasons: string[] = [];
+  for (const cls of classes) {
+    if (!(cls instanceof PyGlobal)) return { qualname, tier: "unsafe", reason: `instantiates ${describe(cls)}, which is not a class global` };
+    const v = classifyGlobal(cls.module, cls.name, options);
+    if (!isTrustedTier(v.tier)) {
+      tier = v.tier === "unsafe" ? "unsafe" : tier === "unsafe" ? tier : "unknown";
+      reasons.push(`${qualnameOf(cls)} is ${v.tier}`);
+    }
+  }
+  return { qualname, tier, reason: reasons.length ? `instantiates a class that ${reasons.join("; ")}` : `instantiates ${classes.map(describe).join(" / ")}` };
+}
+
+/** A short rendering of a value for verdicts: globals by name, strings as Python reprs. */
+export function describe(v: PyValue | undefined): string {
+  if (v === undefined) return "<missing>";
+  if (v instanceof PyGlobal) return qualnameOf(v);
+  if (v instanceof PyCall) return `${describe(v.callee)}(...)`;
+  if (typeof v === "string") return pyRepr(v, 40);
+  if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return String(v);
+  if (v === null) return "None";
+  return `<${pyTypeName(v)}>`;
+}
+
+/**
+ * Walks argument values iteratively (never recursively: pickles can nest
+ * deeply) looking for code-like strings. `visited` and `budget` are shared
+ * across the whole pickle, so memo-shared structures are walked once and a
+ * hostile pickle cannot make the walk quadratic.
+ */
+export class StringScanner {
+  private readonly visited = new Set<object>();
+  private readonly seenStrings = new Map<string, string | undefined>();
+  exhausted = false;
+
+  constructor(private budget: number) {}
+
+  /** The first code-like string among a call's arguments, keyword arguments and state. */
+  scanCall(call: PyCall): string | undefined {
+    // Marked first so an enclosing call does not report the same string again.
+    this.visited.add(call);
+    return this.scan([...call.args, ...(call.kwargs === undefined ? [] : [call.kwargs]), ...(call.state === undefined ? [] : [call.state])]);
+  }
+
+  /** The first code-like string's reason among `roots`, or undefined. */
+  scan(roots: PyValue[]): string | undefined {
+    const stack: PyValue[] = [...roots];
+    while (stack.length > 0) {
+      if (this.budget-- <= 0) {
+        this.exhausted = true;
+        return undefined;
+      }
+      const v = stack.pop()!;
+      if (typeof v === "string") {
+        const reason = this.checkString(v);
+        if (reason) return reason;
+        continue;
+      }
+      if (v === null || typeof v !== "object" || this.visited.has(v)) continue;
+      this.visited.add(v);
+      // Loops rather than push(...items): spreading a 200k-item list overflows the call stack.
+      if (v instanceof PyList || v instanceof PyTuple || v instanceof PySet) for (const item of v.items) stack.push(item);
+      else if (v instanceof PyDict) for (const [k, val] of v.map) stack.push(k, val);
+      else if (v instanceof PyCall) {
+        for (const arg of v.args) stack.push(arg);
+        if (v.kwargs !== undefined) stack.push(v.kwargs);
+        if (v.state !== undefined) stack.push(v.state);
+      } else if (v instanceof PyBytes && v.bytes.length <= 65536) {
+        const reason = this.checkString(Buffer.from(v.bytes).toString("latin1"));
+        if (reason) return reason;
+      }
+    }
+    return undefined;
+  }
+
+  private checkString(s: string): string | undefined {
+    if (this.seenStrings.has(s)) return this.seenStrings.get(s);
+    const reason = codeLikeReason(s);
+    this.seenStrings.set(s, reason);
+    return reason;
+  }
+}

@@ -1,0 +1,105 @@
+import { ALLOWED_GLOBALS, ALLOWED_REASON } from "./allowed.js";
+import { HARMLESS_BY_NAME, HARMLESS_PATTERNS } from "./harmless.js";
+import { matchUnsafePrefix } from "./unsafe.js";
+import { isTrustedTier, type GlobalTier, type SafetyOptions } from "./types.js";
+
+/**
+ * Module aliases that name the same module. Protocol 2 writes the Python 2
+ * names; the decoder already maps them, this is a second line in case a
+ * caller did not. `__builtins__` is not importable, but fickling lists it
+ * and treating it as builtins can only make a verdict stricter.
+ */
+const MODULE_ALIASES: Record<string, string> = {
+  __builtin__: "builtins",
+  __builtins__: "builtins",
+  exceptions: "builtins",
+  copy_reg: "copyreg",
+};
+
+export function normaliseModule(module: string): string {
+  return Object.hasOwn(MODULE_ALIASES, module) ? MODULE_ALIASES[module]! : module;
+}
+
+/** Globals whose verdict depends on how each call uses them (see calls.ts). */
+export const GETATTR = "builtins.getattr";
+export const PARTIAL = "functools.partial";
+
+const DUNDER = /^__.+__$/;
+
+/** Modules whose bare module object, reached as an attribute, is a gadget on its own. */
+const MODULE_OBJECTS = new Set(["os", "posix", "nt", "sys", "subprocess", "socket", "shutil", "pty", "runpy", "importlib", "ctypes", "pickle", "_pickle", "marshal"]);
+
+/**
+ * The tier of one `module.name` taken on its own. judgePickle refines the
+ * globals whose safety depends on their arguments (getattr, functools.partial,
+ * copyreg's constructors) call by call.
+ */
+export function classifyGlobal(module: string, name: string, options: SafetyOptions = {}): { tier: GlobalTier; reason: string } {
+  const mod = normaliseModule(module);
+  const qualname = `${mod}.${name}`;
+  if (ALLOWED_GLOBALS.has(qualname)) return { tier: "allowed", reason: ALLOWED_REASON };
+  const harmless = harmlessReason(qualname);
+  if (harmless !== undefined) return { tier: "harmless", reason: harmless };
+
+  if (qualname === GETATTR) {
+    return { tier: "unsafe", reason: "getattr reaches any attribute of any object; only getattr(known class, 'NAME') calls are accepted" };
+  }
+  if (qualname === PARTIAL) {
+    return { tier: "unsafe", reason: "functools.partial can wrap any callable; accepted only around allowed or harmless functions" };
+  }
+  const unsafe = unsafeReason(mod, name);
+  if (unsafe !== undefined) return { tier: "unsafe", reason: unsafe };
+
+  // A dotted name is an attribute path (pickle protocol 4's STACK_GLOBAL). A path
+  // below a trusted class reaches its methods (pathlib.Path.unlink, ...), which
+  // weights_only refuses and which nobody pickles by accident.
+  const nameParts = name.split(".");
+  if (nameParts.length > 1) {
+    const owner = classifyGlobal(mod, nameParts[0]!, options);
+    if (isTrustedTier(owner.tier)) {
+      return { tier: "unsafe", reason: `an attribute of ${mod}.${nameParts[0]} reached through a dotted name; methods of trusted classes are not trusted` };
+    }
+  }
+
+  if (isAllowedByUser(mod, name, options)) return { tier: "harmless", reason: "allowed with --allow-global" };
+  return { tier: "unknown", reason: `not on the allow-list or the known-harmless list; loading it imports ${mod} (use --allow-global ${qualname} if you trust it)` };
+}
+
+function harmlessReason(qualname: string): string | undefined {
+  const listed = HARMLESS_BY_NAME.get(qualname);
+  if (listed !== undefined) return listed;
+  return HARMLESS_PATTERNS.find((p) => p.pattern.test(qualname))?.reason;
+}
+
+function unsafeReason(mod: string, name: string): string | undefined {
+  const parts = [...mod.split("."), ...name.split(".")];
+  const direct = matchUnsafePrefix(parts);
+  if (direct) return `${direct.prefix}: ${direct.reason}`;
+  // An attribute path can walk from any module into a dangerous one
+  // (torch + "os.system", numpy + "testing.runstring"): check every suffix
+  // that starts inside the name.
+  const nameParts = name.split(".");
+  const modCount = parts.length - nameParts.length;
+  for (let j = modCount; j < parts.length; j++) {
+    const hit = matchUnsafePrefix(parts.slice(j));
+    // A last component alone only counts when it is a module the sys.modules-override
+    // trick goes after (torch._utils + "sys"); "trace" or "profile" are common function names.
+    if (hit && (j < parts.length - 1 || MODULE_OBJECTS.has(hit.prefix))) {
+      return `reaches ${hit.prefix} through the attribute path ${name}: ${hit.reason}`;
+    }
+  }
+  const dunder = nameParts.find((p) => DUNDER.test(p));
+  if (dunder !== undefined) return `the attribute ${dunder} reaches interpreter internals`;
+  return undefined;
+}
+
+function isAllowedByUser(mod: string, name: string, options: SafetyOptions): boolean {
+  if (!options.allowGlobals?.length) return false;
+  const qualname = `${mod}.${name}`;
+  return options.allowGlobals.some((g) => {
+    const dot = g.indexOf(".");
+    // Normalise the user's module alias too, so `--allow-global __builtin__.x` works.
+    const normalised = dot < 0 ? g : `${normaliseModule(g.slice(0, dot))}${g.slice(dot)}`;
+    return normalised === qualname;
+  });
+}

