@@ -18,8 +18,11 @@ export const schedulerCheck = defineCheck({
     const optSteps = o ? optimizerSteps(o).steps : undefined;
     const expected = c.progress.state === "present" ? c.progress.view.expectedOptimizerSteps : undefined;
     const [against, steps] = optSteps !== undefined ? ["optimizer steps", optSteps] : ["expected steps", expected];
-    const stepFinding =
-      v.lastEpoch !== undefined && steps !== undefined
+    const p = c.progress.state === "present" ? c.progress.view : undefined;
+    const perEpoch = p?.schedulerMayStepPerEpoch && p.epoch !== undefined && v.lastEpoch !== undefined && Math.abs(v.lastEpoch - p.epoch) <= 1;
+    const stepFinding = perEpoch
+      ? r.pass("SCHEDULER_EPOCHS_OK", { lastEpoch: v.lastEpoch, epoch: p.epoch })
+      : v.lastEpoch !== undefined && steps !== undefined
         ? (() => {
             const diff = Math.abs(v.lastEpoch - steps);
             const data = { lastEpoch: v.lastEpoch, against, steps, diff, tolerance: options.tolerance };

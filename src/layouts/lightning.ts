@@ -65,6 +65,7 @@ export async function loadLightning(loader: FileLoader, rel: string): Promise<No
         stepsToSkip: loopSteps ?? globalStep,
         skipFormula: `global_step ${globalStep}, epoch ${epoch ?? "?"}`,
         loopOptimizerSteps: loopSteps,
+        schedulerMayStepPerEpoch: true,
         metrics: [],
         describe: `epoch ${epoch ?? "?"}, global_step ${globalStep}, Lightning ${String(root.get("pytorch-lightning_version") ?? "?")}`,
       },

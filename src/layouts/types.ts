@@ -65,6 +65,8 @@ export interface Progress {
   folderName?: string;
   logHistoryMaxStep?: number;
   loopOptimizerSteps?: number;
+  /** Lightning steps schedulers once per epoch by default: last_epoch may count epochs instead of optimizer steps. */
+  schedulerMayStepPerEpoch?: boolean;
   metrics: { key: string; value: number }[];
   /** A progress snapshot for the metadata pass message. */
   describe: string;

@@ -73,6 +73,12 @@ function judgeGetattr(call: PyCall, options: SafetyOptions): { qualname: string;
   if (typeof attr !== "string" || !IDENTIFIER.test(attr) || /^__.*__$/.test(attr)) {
     return { qualname, tier: "unsafe", reason: `getattr with ${typeof attr === "string" ? "the non-plain name" : "a non-string name"} ${describe(attr)}` };
   }
+  const instanceOf = target instanceof PyCall ? constructedClass(target) : undefined;
+  if (instanceOf) {
+    const cls = classifyGlobal(instanceOf.module, instanceOf.name, options);
+    // Looking up a method on an instance binds it; nothing runs unless the result is called, which is judged on its own.
+    if (isTrustedTier(cls.tier)) return { qualname, tier: "harmless", reason: `looks up ${attr} on an instance of ${qualnameOf(instanceOf)} (${cls.tier})` };
+  }
   if (!(target instanceof PyGlobal)) {
     return { qualname, tier: "unsafe", reason: `getattr on ${target instanceof PyCall ? "the result of another call" : `a ${pyTypeName(target)} value`}, not on a known class` };
   }
@@ -83,6 +89,14 @@ function judgeGetattr(call: PyCall, options: SafetyOptions): { qualname: string;
     tier: "unsafe",
     reason: `getattr on ${qualnameOf(target)}, which is ${owner.tier === "unsafe" ? "unsafe" : "not a known class (--allow-global it if it is your own enum)"}: ${owner.reason}`,
   };
+}
+
+/** The class an instance-building call constructs: Cls(...) via NEWOBJ, or copyreg._reconstructor(Cls, object, state). */
+function constructedClass(call: PyCall): PyGlobal | undefined {
+  if (!(call.callee instanceof PyGlobal)) return undefined;
+  const q = qualnameOf(call.callee);
+  if (RECONSTRUCTORS.has(q)) return call.args[0] instanceof PyGlobal ? call.args[0] : undefined;
+  return call.kind === "newobj" || call.kind === "newobj_ex" ? call.callee : undefined;
 }
 
 /** functools.partial(f, ...): as safe as f. Pickled partials also carry f in their BUILD state. */

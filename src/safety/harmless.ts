@@ -74,6 +74,12 @@ export const HARMLESS_GLOBALS: readonly HarmlessEntry[] = [
 /** numpy >= 1.25 pickles dtypes through their classes (numpy.dtypes.Float32DType, ...). */
 export const HARMLESS_PATTERNS: readonly { pattern: RegExp; label: string; reason: string }[] = [
   { pattern: /^numpy\.dtypes\.[A-Za-z0-9]+DType$/, label: "numpy.dtypes.*DType", reason: "a numpy dtype class (numpy >= 1.25)" },
+  {
+    // torch 1.13's OneCycleLR.state_dict() holds a bound method, so a real scheduler file pickles the scheduler and its optimizer objects.
+    pattern: /^torch\.optim\.(lr_scheduler\.[A-Z]\w*LR\w*|(sgd|adam|adamw|adagrad|adadelta|adamax|asgd|nadam|radam|rmsprop|rprop|lbfgs|sparse_adam)\.[A-Z]\w*)$/,
+    label: "torch.optim.<module>.<Optimizer> and torch.optim.lr_scheduler.<Scheduler>",
+    reason: "a torch optimizer or LR scheduler class, rebuilt without running __init__ (state set from the pickle)",
+  },
 ];
 
 export const HARMLESS_BY_NAME: ReadonlyMap<string, string> = new Map(HARMLESS_GLOBALS.map((e) => [e.qualname, e.reason]));
