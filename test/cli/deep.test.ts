@@ -1,0 +1,125 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readZip, entryDataOffset } from "../../src/formats/zip/index.js";
+import { RandomAccessFile } from "../../src/io/file.js";
+import { readSafetensors } from "../../src/formats/safetensors/index.js";
+import { verifyCheckpoint } from "../../src/verify/verify.js";
+import { fixture, runCli } from "../helpers.js";
+
+/** A temp copy of a fixture folder, removed after `fn`. */
+async function withCopy(name: string, fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "vc-deep-"));
+  cpSync(fixture("checkpoints", "training-state", name), dir, { recursive: true });
+  try {
+    await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Absolute [offset, length] of every storage record (`<prefix>/data/<key>`) of a torch zip. */
+async function storageRecords(path: string): Promise<{ name: string; offset: number; length: number }[]> {
+  const f = await RandomAccessFile.open(path);
+  try {
+    const zip = await readZip(f);
+    const out = [];
+    for (const e of zip.entries.filter((x) => /\/data\/[^/]+$/.test(x.name))) out.push({ name: e.name, offset: await entryDataOffset(zip, e), length: e.compressedSize });
+    return out;
+  } finally {
+    await f.close();
+  }
+}
+
+const codesOf = (r: Awaited<ReturnType<typeof verifyCheckpoint>>) => r.checks.flatMap((c) => c.findings).filter((f) => f.level === "error").map((f) => f.code);
+
+describe("--deep", () => {
+  it("passes the good fixture and says how much it read", async () => {
+    const report = await verifyCheckpoint(fixture("checkpoints", "training-state", "ok"), { deep: true });
+    assert.equal(report.exitCode, 0);
+    const integrity = report.checks.find((c) => c.id === "integrity")!;
+    assert.equal(integrity.status, "pass");
+    assert.deepEqual(integrity.findings.map((f) => f.file).sort(), ["model.safetensors", "training_state.pth"]);
+  });
+
+  it("finds a single flipped bit at the start, middle and end of every storage record; default mode does not read them", async () => {
+    const records = await storageRecords(fixture("checkpoints", "training-state", "ok", "training_state.pth"));
+    assert.ok(records.length >= 8, `only ${records.length} records`);
+    let cases = 0;
+    for (const rec of records) {
+      for (const at of [0, Math.floor(rec.length / 2), rec.length - 1]) {
+        await withCopy("ok", async (dir) => {
+          const path = join(dir, "training_state.pth");
+          const bytes = readFileSync(path);
+          bytes[rec.offset + at]! ^= 0x10;
+          writeFileSync(path, bytes);
+          const deep = await verifyCheckpoint(dir, { deep: true });
+          assert.equal(deep.exitCode, 1, `${rec.name}+${at}`);
+          const crc = deep.checks.find((c) => c.id === "integrity")!.findings.find((f) => f.code === "CRC_MISMATCH");
+          assert.ok(crc, `${rec.name}+${at}: ${codesOf(deep).join(", ")}`);
+          assert.equal(crc.data["record"], rec.name);
+          // The step tensors are the only storages default mode reads; a flipped bit there changes a value, not a crash.
+          const shallow = await verifyCheckpoint(dir);
+          assert.ok(!codesOf(shallow).includes("CRC_MISMATCH"));
+        });
+        cases++;
+      }
+    }
+    assert.equal(cases, records.length * 3);
+  });
+
+  it("a checkpoint whose tensor records are garbage passes default mode and fails --deep", async () => {
+    await withCopy("ok-pytorch-model-bin", async (dir) => {
+      const path = join(dir, "pytorch_model.bin");
+      const bytes = readFileSync(path);
+      for (const rec of await storageRecords(path)) bytes.fill(0xff, rec.offset, rec.offset + rec.length);
+      writeFileSync(path, bytes);
+      const shallow = runCli([dir, "--json"]);
+      assert.equal(shallow.code, 0, shallow.stdout);
+      const deep = runCli([dir, "--deep", "--json"]);
+      assert.equal(deep.code, 1);
+      const codes = JSON.parse(deep.stdout).checks.find((c: { id: string }) => c.id === "integrity").findings.map((f: { code: string }) => f.code);
+      assert.ok(codes.includes("CRC_MISMATCH"));
+      // 0xffffffff is a NaN in float32: the scan names the tensor too.
+      assert.ok(codes.includes("NON_FINITE_VALUES"));
+    });
+  });
+
+  it("names the tensor and the count of NaN/Inf values in safetensors weights", async () => {
+    await withCopy("ok", async (dir) => {
+      const path = join(dir, "model.safetensors");
+      const st = await readSafetensors(path);
+      const t = st.tensors.find((x) => x.torchDtype === "float32" && x.shape.length === 2)!;
+      const bytes = readFileSync(path);
+      const at = st.dataStart + t.dataOffsets[0];
+      bytes.writeFloatLE(NaN, at);
+      bytes.writeFloatLE(Infinity, at + 4);
+      writeFileSync(path, bytes);
+      assert.equal((await verifyCheckpoint(dir)).exitCode, 0);
+      const deep = await verifyCheckpoint(dir, { deep: true });
+      const f = deep.checks.find((c) => c.id === "integrity")!.findings.find((x) => x.code === "NON_FINITE_VALUES")!;
+      assert.deepEqual([f.data["tensor"], f.data["count"], f.file], [t.name, 2, "model.safetensors"]);
+      assert.equal(deep.exitCode, 1);
+    });
+  });
+
+  it("a storage cut short is an error in both modes", async () => {
+    await withCopy("ok-legacy-format", async (dir) => {
+      const path = join(dir, "training_state.pth");
+      const bytes = readFileSync(path);
+      writeFileSync(path, bytes.subarray(0, bytes.length - 10));
+      for (const deep of [false, true]) {
+        const r = await verifyCheckpoint(dir, { deep });
+        assert.equal(r.exitCode, 1);
+        assert.ok(codesOf(r).includes("TORCH_FILE_PROBLEM") || codesOf(r).includes("STATE_UNREADABLE"), codesOf(r).join(", "));
+      }
+    });
+  });
+
+  it("default mode reports --deep as skipped", async () => {
+    const report = await verifyCheckpoint(fixture("checkpoints", "training-state", "ok"));
+    assert.equal(report.checks.find((c) => c.id === "integrity")!.status, "skip");
+  });
+});
