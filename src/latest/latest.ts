@@ -14,8 +14,13 @@ export interface LatestResult {
 
 /** The step number in a checkpoint folder's name: checkpoint-500, epoch_3, global_step1200, step=40... */
 export function stepOf(name: string): number | undefined {
-  const m = /(?:checkpoint|global_step|step|epoch|iter|ckpt)[-_=]?(\d+)/i.exec(name) ?? /(\d+)(?!.*\d)/.exec(name);
-  return m ? Number(m[1]) : undefined;
+  // Steps before epochs: Lightning names files "epoch=3-step=400.ckpt".
+  for (const word of ["global_step", "step", "checkpoint", "iter", "ckpt", "epoch"]) {
+    const m = new RegExp(`${word}[-_=]?(\\d+)`, "i").exec(name);
+    if (m) return Number(m[1]);
+  }
+  const last = /(\d+)(?!.*\d)/.exec(name);
+  return last ? Number(last[1]) : undefined;
 }
 
 /**
@@ -34,7 +39,9 @@ export async function findLatest(dir: string, options: Partial<VerifyOptions> = 
     if (!info) continue;
     candidates.push({ path, step: stepOf(e.name), mtime: info.mtimeMs });
   }
-  candidates.sort((a, b) => (a.step !== undefined && b.step !== undefined ? b.step - a.step : a.step !== undefined ? -1 : b.step !== undefined ? 1 : b.mtime - a.mtime));
+  // By step number when every name has one; otherwise by modification time (e.g. Lightning's last.ckpt beside epoch=N files).
+  const byStep = candidates.every((c) => c.step !== undefined);
+  candidates.sort((a, b) => (byStep ? b.step! - a.step! : b.mtime - a.mtime));
   const rejected: LatestResult["rejected"] = [];
   for (const c of candidates) {
     const report = await verifyCheckpoint(c.path, options);

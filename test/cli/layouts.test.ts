@@ -126,3 +126,13 @@ describe("real Lightning checkpoints from other projects", { skip: !HAS_REALWORL
     });
   }
 });
+
+describe("latest: ordering", () => {
+  it("reads the step number from the usual names, steps before epochs", async () => {
+    const { stepOf } = await import("../../src/latest/latest.js");
+    assert.deepEqual(
+      ["checkpoint-1500", "epoch_7", "global_step1200", "epoch=3-step=400.ckpt", "ckpt_9", "last.ckpt"].map(stepOf),
+      [1500, 7, 1200, 400, 9, undefined],
+    );
+  });
+});
