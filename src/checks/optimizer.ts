@@ -1,4 +1,5 @@
 import { defineCheck, findings, reporter } from "./define.js";
+import { presentOr } from "./helpers/part.js";
 import { accumulationHint, optimizerSteps } from "./helpers/steps.js";
 
 const r = reporter("optimizer");
@@ -7,10 +8,8 @@ export const optimizerCheck = defineCheck({
   id: "optimizer",
   title: "Optimizer step count",
   run({ checkpoint: c, options }) {
-    const o = c.optimizer;
-    if (o.state === "unavailable") return { skip: o.reason };
-    if (o.state === "missing") return findings(r.at(o.ref.required ? "error" : "warn")("OPTIMIZER_STATE_MISSING", { where: o.ref.where }));
-    if (o.state === "invalid") return findings(r.error("OPTIMIZER_STATE_INVALID", { where: o.ref.where, reason: o.reason }));
+    const o = presentOr(r, c.optimizer, "OPTIMIZER_STATE_MISSING", "OPTIMIZER_STATE_INVALID");
+    if ("outcome" in o) return o.outcome;
     const { steps, disagree, withoutStep } = optimizerSteps(o.view);
     if (steps === undefined) {
       const detail = o.view.stateCount === 0 ? `${o.view.className ?? "optimizer"} with no per-parameter state` : `${withoutStep} parameter state(s) without 'step'`;

@@ -1,4 +1,5 @@
 import { defineCheck, findings, reporter } from "./define.js";
+import { presentOr } from "./helpers/part.js";
 
 const r = reporter("scaler");
 
@@ -6,10 +7,8 @@ export const scalerCheck = defineCheck({
   id: "scaler",
   title: "AMP gradient scaler",
   run({ checkpoint: c }) {
-    const s = c.scaler;
-    if (s.state === "unavailable") return { skip: s.reason };
-    if (s.state === "missing") return findings(r.at(s.ref.required ? "error" : "warn")("SCALER_STATE_MISSING", { where: s.ref.where }));
-    if (s.state === "invalid") return findings(r.error("SCALER_SCALE_INVALID", { scale: s.reason }));
+    const s = presentOr(r, c.scaler, "SCALER_STATE_MISSING", "SCALER_STATE_INVALID");
+    if ("outcome" in s) return s.outcome;
     const v = s.view;
     if (v.empty) return findings(r.warn("SCALER_STATE_EMPTY", { where: v.ref.where }));
     if (v.scale === undefined || !Number.isFinite(v.scale) || v.scale <= 0) return findings(r.error("SCALER_SCALE_INVALID", { scale: v.scale }));

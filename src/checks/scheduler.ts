@@ -1,6 +1,7 @@
 import { formatNumber } from "../findings/finding.js";
 import { defineCheck, findings, reporter } from "./define.js";
 import { SCHEDULER_KINDS, closeEnough, fieldNumber, recomputeLrs } from "./helpers/lr-formulas.js";
+import { presentOr } from "./helpers/part.js";
 import { optimizerSteps } from "./helpers/steps.js";
 
 const r = reporter("scheduler");
@@ -9,10 +10,8 @@ export const schedulerCheck = defineCheck({
   id: "scheduler",
   title: "LR scheduler and resume learning rate",
   run({ checkpoint: c, options }) {
-    const s = c.scheduler;
-    if (s.state === "unavailable") return { skip: s.reason };
-    if (s.state === "missing") return findings(r.at(s.ref.required ? "error" : "warn")("SCHEDULER_STATE_MISSING", { where: s.ref.where }));
-    if (s.state === "invalid") return findings(r.error("SCHEDULER_STATE_INVALID", { where: s.ref.where, reason: s.reason }));
+    const s = presentOr(r, c.scheduler, "SCHEDULER_STATE_MISSING", "SCHEDULER_STATE_INVALID");
+    if ("outcome" in s) return s.outcome;
     const v = s.view;
     const o = c.optimizer.state === "present" ? c.optimizer.view : undefined;
     const optSteps = o ? optimizerSteps(o).steps : undefined;

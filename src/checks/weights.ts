@@ -1,3 +1,4 @@
+import type { WeightsView } from "../layouts/types.js";
 import { formatBytes } from "../report/units.js";
 import { defineCheck, findings, reporter } from "./define.js";
 import { globalFindings } from "./helpers/globals.js";
@@ -10,7 +11,7 @@ export const weightsCheck = defineCheck({
   run({ checkpoint: c }) {
     const w = c.weights;
     if (!w) return { skip: "this layout has no separate weights" };
-    if (w.files.length === 0 && !w.index) return { skip: "no weights file (see required-files)" };
+    if (w.files.length === 0 && !w.index) return { skip: w.unusable.length > 0 ? `${w.unusable.join(", ")} could not be read (see required-files)` : "no weights file (see required-files)" };
     const files = w.files.flatMap((f) => {
       if (f.problem) return [r.error(f.problem.code, { file: f.rel, ...f.problem.data }, f.rel)];
       const dtypes = [...new Set(f.tensors.map((t) => t.dtype))].join(", ");
@@ -24,7 +25,7 @@ export const weightsCheck = defineCheck({
   },
 });
 
-function indexFindings(w: NonNullable<import("../layouts/types.js").WeightsView>) {
+function indexFindings(w: WeightsView) {
   const index = w.index!;
   if (index.problem) return [r.error("SHARD_INDEX_INVALID", { file: index.rel, ...index.problem.data }, index.rel)];
   const out = w.missingShards.map((s) => r.error("SHARD_MISSING", { shard: s, file: index.rel }, s));

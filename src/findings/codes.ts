@@ -92,6 +92,7 @@ export const CODES = {
   SCALER_OK: { message: "AMP scaler: scale {scale}, growth tracker {tracker}", why: "Mixed-precision training resumes with its loss scale.", fix: "Nothing." },
   SCALER_STATE_MISSING: { message: "no AMP scaler state ({where})", why: "With fp16 AMP the loss scale restarts at 65536 and the first steps may overflow and be skipped.", fix: "Save GradScaler.state_dict() with the checkpoint, or ignore if AMP is not used." },
   SCALER_STATE_EMPTY: { message: "the AMP scaler state is empty", why: "It was saved from a disabled GradScaler; loading it into an enabled one raises RuntimeError.", fix: "Enable the scaler consistently, or drop the empty state." },
+  SCALER_STATE_INVALID: { message: "the AMP scaler state ({where}) is not a GradScaler state_dict: {reason}", why: "`scaler.load_state_dict` would fail.", fix: "Check the code that saves it." },
   SCALER_SCALE_INVALID: { message: "AMP loss scale {scale} is not a positive finite number", why: "Every step would overflow or be skipped.", fix: "Reset the scaler or resume from an earlier checkpoint." },
   // ---- integrity (--deep) ------------------------------------------------------------------
   BYTES_OK: { message: "{file}: {records} record(s), {size} read, CRC32 and values sound", why: "Every byte of the file was read back and checked.", fix: "Nothing." },

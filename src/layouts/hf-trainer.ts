@@ -1,3 +1,4 @@
+import { readdir } from "node:fs/promises";
 import { basename } from "node:path";
 import { z } from "zod";
 import { PyCall, isDict, toNumber, type PyValue } from "../formats/pickle/values.js";
@@ -66,7 +67,6 @@ export async function loadHfTrainer(loader: FileLoader, options: VerifyOptions):
 }
 
 async function rngFiles(loader: FileLoader): Promise<string[]> {
-  const { readdir } = await import("node:fs/promises");
   const names = await readdir(loader.root).catch(() => [] as string[]);
   return names.filter((n) => /^rng_state(_\d+)?\.pth$/.test(n)).sort();
 }
