@@ -7,3 +7,6 @@ export { CODES, type Code } from "./findings/codes.js";
 export { summarise, decideStatus, exitCodeFor } from "./verify/policy.js";
 export { inspectFile } from "./inspect/inspect.js";
 export { findLatest } from "./latest/latest.js";
+export { renderJunit } from "./report/junit.js";
+export { renderGithub, renderGithubSummary } from "./report/github.js";
+export { renderCodesDoc, codeEntries, type CodeEntry } from "./report/codes-doc.js";

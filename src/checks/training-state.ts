@@ -9,15 +9,17 @@ export const trainingStateCheck = defineCheck({
   run({ checkpoint: c }) {
     if (!c.pathStatus.ok) return { skip: "the checkpoint path is not usable" };
     if (c.stateFiles.length === 0) return { skip: "this layout has no training-state files" };
-    const out = c.stateFiles.flatMap((s) => [
+    const usable = c.stateFiles.filter((s) => !s.unusable);
+    if (usable.length === 0) return { skip: c.stateFiles.map((s) => s.unusable).join("; ") };
+    const out = usable.flatMap((s) => [
       s.problem
         ? r.error(s.problem.code, { file: s.rel, ...s.problem.data }, s.rel)
         : r.pass("STATE_DECODED", { file: s.rel, summary: s.summary ?? "" }, s.rel),
       ...s.torchProblems.map((p) => r.error(p.code, { file: s.rel, ...p.data }, s.rel)),
-      ...globalFindings(r, s.rel, s.verdicts),
+      ...(s.json ? [] : globalFindings(r, s.rel, s.verdicts)),
     ]);
     const schema = c.schemaProblems.map((p) => r.error(p.code, p.data, p.file));
-    const main = c.stateFiles[0];
+    const main = usable[0];
     const keysOk = schema.length === 0 && c.schemaKeys.length > 0 && main && !main.problem;
     return findings(out, schema, keysOk && r.pass("STATE_KEYS_OK", { file: main.rel, keys: c.schemaKeys.join(", ") }, main.rel));
   },

@@ -1,15 +1,15 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { supportsColor } from "chalk";
-import { writeFileSync } from "node:fs";
 import { LAYOUT_NAMES } from "../layouts/types.js";
 import { VERSION } from "../version.js";
 import { verifyCheckpoint } from "../verify/verify.js";
-import { renderJson } from "../report/json.js";
-import { renderText } from "../report/text.js";
 import { inspectFile } from "../inspect/inspect.js";
 import { renderInspectJson, renderInspectText } from "../inspect/render.js";
 import { findLatest } from "../latest/latest.js";
 import { progressBar } from "./progress.js";
+import { FORMATS, writeReport, type Format } from "./output.js";
+import { EXPLAIN_HELP, runExplain } from "./explain.js";
+import { COMPLETION_HELP, renderCompletion, SHELLS, type Shell } from "./completion.js";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 3 } as const;
 
@@ -18,6 +18,8 @@ export interface Io {
   stderr: (s: string) => void;
   colorLevel: 0 | 1 | 2 | 3;
   stderrIsTTY: boolean;
+  /** Environment for $GITHUB_STEP_SUMMARY; process.env when absent. */
+  env?: Record<string, string | undefined>;
 }
 
 const defaultIo = (): Io => ({
@@ -34,6 +36,9 @@ Examples:
   verify-checkpoint out/checkpoint-1000 --tolerance 50
   verify-checkpoint lightning_logs/version_0/checkpoints/last.ckpt
   RESUME=$(verify-checkpoint latest out/) && python train.py --resume_from "$RESUME"
+  verify-checkpoint ckpt --format junit --output verify.xml   # text to the log, JUnit to the file
+  verify-checkpoint ckpt --format github                      # annotations + $GITHUB_STEP_SUMMARY
+  verify-checkpoint explain SCALER_STATE_MISSING
 
 Exit codes: 0 passed, 1 verification failed, 2 usage error, 3 internal error.`;
 
@@ -50,13 +55,13 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--strict", "warnings count as failures (exit 1)", false)
     .option("--tolerance <n>", "optimizer step tolerance", intArg(0), 20)
     .option("--gradient-accumulation-steps <k>", "used when the checkpoint does not record it", intArg(1))
-    .addOption(new Option("--format <format>", "report format").choices(["text", "json"]).default("text"))
+    .addOption(new Option("--format <format>", "report format").choices([...FORMATS]).default("text"))
     .option("--json", "same as --format json")
     .option("--quiet", "text format: only the problems and the verdict", false)
     .option("--deep", "read every byte: CRC32 of records, storage extents, NaN/Inf scan", false)
     .addOption(new Option("--layout <name>", "override layout detection").choices([...LAYOUT_NAMES]))
     .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
-    .option("--output <file>", "also write the report (in --format) to FILE")
+    .option("--output <file>", "write the report in --format to FILE; the terminal gets the text report")
     .option("--debug", "show stack traces of internal errors")
     .addHelpText("after", EXAMPLES)
     .enablePositionalOptions()
@@ -66,8 +71,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .action(async (pathArg: string | undefined, opts: Record<string, unknown>) => {
       const path = (opts["checkpoint_path"] ?? opts["checkpointPath"] ?? pathArg) as string | undefined;
       if (!path) throw new CommanderError(EXIT.usage, "verify-checkpoint.missingPath", "error: missing checkpoint path (--checkpoint_path PATH)");
-      const format = opts["json"] ? "json" : (opts["format"] as string);
-      const bar = opts["deep"] && io.stderrIsTTY && format === "text" ? progressBar(io.stderr) : undefined;
+      const format = (opts["json"] ? "json" : opts["format"]) as Format;
+      const output = opts["output"] as string | undefined;
+      const bar = opts["deep"] && io.stderrIsTTY && (format === "text" || output !== undefined) ? progressBar(io.stderr) : undefined;
       const report = await verifyCheckpoint(path, {
         onProgress: bar?.update,
         strict: Boolean(opts["strict"]),
@@ -78,9 +84,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         allowGlobals: opts["allowGlobal"] as string[],
       });
       bar?.finish();
-      const rendered = format === "json" ? renderJson(report) : renderText(report, { colorLevel: io.colorLevel, quiet: Boolean(opts["quiet"]) });
-      if (opts["output"]) writeFileSync(opts["output"] as string, format === "json" ? rendered : renderText(report, { colorLevel: 0, quiet: Boolean(opts["quiet"]) }));
-      io.stdout(rendered);
+      const stepSummary = (io.env ?? process.env)["GITHUB_STEP_SUMMARY"] || undefined;
+      writeReport(report, { format, output, quiet: Boolean(opts["quiet"]), colorLevel: io.colorLevel, stdout: io.stdout, stepSummary });
       code = report.exitCode;
     });
 
@@ -112,6 +117,24 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       if (result.chosen) io.stdout(result.chosen + "\n");
       else io.stderr(`no checkpoint under ${dir} passes (${result.candidates.length} candidate(s))\n`);
       code = result.chosen ? EXIT.ok : EXIT.failed;
+    });
+
+  program
+    .command("explain")
+    .description("print what a finding code means, why it matters for a resume, and what to do")
+    .argument("[code]", "finding code, e.g. SCALER_STATE_MISSING; without it, list every code")
+    .addHelpText("after", EXPLAIN_HELP)
+    .action((name: string | undefined) => {
+      code = runExplain(name, io);
+    });
+
+  program
+    .command("completion")
+    .description("print a shell completion script")
+    .addArgument(new Argument("[shell]", "shell").choices([...SHELLS]).default("bash"))
+    .addHelpText("after", COMPLETION_HELP)
+    .action((shell: Shell) => {
+      io.stdout(renderCompletion(program, shell));
     });
 
   try {

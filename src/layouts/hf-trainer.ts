@@ -74,14 +74,14 @@ async function rngFiles(loader: FileLoader): Promise<string[]> {
 async function readTrainerState(loader: FileLoader, spec: ExpectedFile): Promise<{ file?: StateFile; progress?: z.infer<typeof TrainerState> }> {
   if (spec.problem) return {};
   const json = await loader.json(spec.rel);
-  if (json.problem) return { file: { rel: spec.rel, problem: json.problem, verdicts: [], torchProblems: [] } };
+  if (json.problem) return { file: { rel: spec.rel, json: true, problem: json.problem, verdicts: [], torchProblems: [] } };
   const parsed = TrainerState.safeParse(json.value);
   if (!parsed.success) {
     const reason = parsed.error.issues.map((i) => `${i.path.join(".") || "root"}: ${i.message}`).join("; ");
-    return { file: { rel: spec.rel, problem: { code: "STATE_JSON_INVALID", data: { reason } }, verdicts: [], torchProblems: [] } };
+    return { file: { rel: spec.rel, json: true, problem: { code: "STATE_JSON_INVALID", data: { reason } }, verdicts: [], torchProblems: [] } };
   }
   const t = parsed.data;
-  return { file: { rel: spec.rel, summary: `global_step ${t.global_step}, epoch ${t.epoch ?? "?"}`, verdicts: [], torchProblems: [] }, progress: t };
+  return { file: { rel: spec.rel, json: true, summary: `global_step ${t.global_step}, epoch ${t.epoch ?? "?"}`, verdicts: [], torchProblems: [] }, progress: t };
 }
 
 function progressOf(t: z.infer<typeof TrainerState>, root: string, gradAccum: number | undefined): Progress {

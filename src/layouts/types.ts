@@ -29,6 +29,8 @@ export interface ExpectedFile {
 /** A pickled or JSON file that holds training state, decoded. */
 export interface StateFile {
   rel: string;
+  /** JSON state files (trainer_state.json) hold no pickle globals to judge. */
+  json?: boolean;
   /** Set when the file failed the required-files look (missing, empty, LFS pointer...): not decoded. */
   unusable?: string;
   /** undefined when the file could not be decoded (see `problem`). */
