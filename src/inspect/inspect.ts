@@ -6,10 +6,12 @@ import { Tensor, type PyValue } from "../formats/pickle/values.js";
 import { readSafetensors, type SafetensorsFile } from "../formats/safetensors/index.js";
 import { openTorchFile, sniffFileKind } from "../formats/torch/reader.js";
 import { collectTensorObjects } from "./tensors.js";
+import { scanZipMembers } from "./zip-members.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
 import type { TensorValues } from "./to-json.js";
 
 const MAX_RAW_PICKLE = 512 * 1024 * 1024;
+const IMPOSTOR_CODES: Record<string, string | undefined> = { "git-lfs-pointer": "FILE_IS_LFS_POINTER", html: "FILE_IS_HTML", zeros: "FILE_ALL_ZEROS" };
 /** Values are shown for one-element tensors; reading more would mean reading tensor bytes. */
 const MAX_SCALARS = 10_000;
 
@@ -32,7 +34,11 @@ export async function inspectFile(path: string, options: { allowGlobals?: string
   try {
     const info = await stat(path);
     if (!info.isFile()) return fail({ ...base, format: "unknown" }, "NOT_A_REGULAR_FILE", `${path} is not a regular file`);
-    kind = (await sniffFileKind(path)).kind;
+    const sniff = await sniffFileKind(path);
+    kind = sniff.kind;
+    // What people find in place of a checkpoint is named as what it is, not as a broken torch file.
+    const impostor = IMPOSTOR_CODES[kind];
+    if (impostor) return fail({ ...base, format: kind }, impostor, `${path} is ${sniff.detail}`);
   } catch (e) {
     return fail({ ...base, format: "unknown" }, code(e), message(e));
   }
@@ -64,11 +70,16 @@ export async function inspectFile(path: string, options: { allowGlobals?: string
           // a storage that cannot be read shows no value; the verifier reports it
         }
       }
-      return withExit({ ...base, format: file.format === "zip" ? "torch-zip" : "torch-legacy", value: file.value, values, verdicts: judge(file.pickle) });
+      return withExit({ ...base, format: file.format === "zip" ? "torch-zip" : file.container === "tar" ? "torch-tar" : "torch-legacy", value: file.value, values, verdicts: judge(file.pickle) });
     } finally {
       await file.close();
     }
   } catch (e) {
+    if (isFormatError(e) && e.code === "TORCH_NO_DATA_PKL") {
+      // Not a torch archive, but a member under any name may still be a pickle some loader opens.
+      const z = await scanZipMembers(path, judge);
+      return withExit({ ...base, format: kind, value: z.value, verdicts: z.verdicts, error: z.error ?? { code: e.code, message: e.message } });
+    }
     const verdicts = e instanceof PickleError ? judge(e.partial) : [];
     return fail({ ...base, format: kind, verdicts }, code(e), message(e));
   }

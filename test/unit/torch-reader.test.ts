@@ -417,12 +417,12 @@ test("real world: sniffing odd files", { skip }, async () => {
     ["picklescan/tests/data/pytorch_magic_bypass.pt", "pickle"],
     ["picklescan/tests/data/bad_pytorch.pt", "unknown"],
     ["picklescan/tests/data/malicious1_0x1.zip", "zip"],
-    ["burn/crates/burn-store/src/pytorch/tests/reader/test_data/tar_float32.tar", "unknown"],
+    ["burn/crates/burn-store/src/pytorch/tests/reader/test_data/tar_float32.tar", "torch-legacy"],
     ["safetensors-cpp/test/safetensors_abuse_attempt_1.safetensors", "safetensors"],
     ["MAFAT-Radar_Challenge/last.ckpt", "torch-zip"],
   ];
   for (const [p, kind] of cases) assert.equal((await sniffFileKind(rw(p))).kind, kind, p);
   await withTorchFile(rw("gopickle/pytorch/testdata/tensor_float32_proto1.pt"), async (f) => assert.equal(f.format, "legacy"));
   await rejectsCode(openTorchFile(rw("picklescan/tests/data/pytorch_magic_bypass.pt")), "TORCH_BAD_MAGIC");
-  await rejectsCode(openTorchFile(rw("burn/crates/burn-store/src/pytorch/tests/reader/test_data/tar_float32.tar")), "TORCH_UNSUPPORTED");
+  await withTorchFile(rw("burn/crates/burn-store/src/pytorch/tests/reader/test_data/tar_float32.tar"), async (f) => assert.equal(f.container, "tar"));
 });

@@ -8,6 +8,7 @@ import { isZipSignature } from "../zip/central-directory.js";
 import { decodeElements, itemSizeOf, type ElementValue } from "./dtypes.js";
 import { readLegacy, sysInfoLittleEndian } from "./legacy.js";
 import type { TorchProblem } from "./rebuild.js";
+import { isTarHeader, readTorchTar } from "./tar.js";
 import { readZipLayout } from "./zip-layout.js";
 
 export { sniffFileKind, type FileKind } from "./sniff.js";
@@ -26,6 +27,8 @@ export interface TorchFile {
   path: string;
   size: number;
   format: "zip" | "legacy";
+  /** legacy: "tar" for the pre-0.1.10 tar layout (members sys_info, pickle, tensors, storages). */
+  container?: "tar";
   /** zip: the folder of the first central-directory entry ("" when it has none). */
   archivePrefix?: string;
   /** zip: the byteorder record (absent = little). legacy: always little (torch swaps storage bytes to little-endian). */
@@ -35,9 +38,9 @@ export interface TorchFile {
   formatVersion?: string;
   isTorchScript: boolean;
   pickle: DecodedPickle;
-  /** Where the pickle's offsets point: "model/data.pkl" (zip) or "main pickle" (legacy, whose offsets are file offsets). */
+  /** Where the pickle's offsets point: "model/data.pkl" (zip), "main pickle" (legacy, whose offsets are file offsets) or `tar member "pickle"`. */
   pickleName: string;
-  /** Absolute file offset of the pickle's byte 0 when it is stored uncompressed (legacy: 0); undefined when deflated. */
+  /** Absolute file offset of the pickle's byte 0 when it is stored uncompressed (legacy: 0; tar: the member's data); undefined when deflated. */
   pickleOffset?: number;
   value: PyValue;
   storages: Map<string, StorageRef>;
@@ -78,8 +81,16 @@ export async function openTorchFile(path: string, options: OpenTorchOptions = {}
       return tf;
     }
     if (file.size === 0) throw new FormatError("TORCH_BAD_MAGIC", `${path} is empty`);
-    if (file.size >= 512 && (await file.read(257, 5, "tar magic")).toString("latin1") === "ustar") {
-      throw new FormatError("TORCH_UNSUPPORTED", `${path} is a tar archive: the pre-0.4 torch tar format is not supported`);
+    // A legacy file starts with a pickle (0x80 PROTO in protocol 2+); only anything else is worth a look for a tar header.
+    if (head[0] !== 0x80 && file.size >= 262 && isTarHeader(await file.read(0, Math.min(512, file.size), "tar header"))) {
+      const r = await readTorchTar(file, options);
+      const tf: TorchFile = {
+        ...base, format: "legacy", container: "tar", byteOrder: "little", writerLittleEndian: sysInfoLittleEndian(r.sysInfo),
+        isTorchScript: false, pickle: r.pickle, pickleName: `tar member "pickle"`, pickleOffset: r.pickleOffset, value: r.pickle.value, storages: r.rebuilder.storages,
+        locations: r.locations, problems: r.problems,
+        readValues: (t, max) => readValues(file, tf, t, max),
+      };
+      return tf;
     }
     const r = await readLegacy(file, options);
     const tf: TorchFile = {

@@ -38,7 +38,7 @@ export async function sniffOpen(f: RandomAccessFile): Promise<{ kind: FileKind; 
     if (t.startsWith("<!doctype html") || t.startsWith("<html")) return { kind: "html", detail: "an HTML page (a download that saved an error or login page?)" };
   }
   if (head.length > 262 && head.toString("latin1", 257, 262) === "ustar") {
-    return { kind: "unknown", detail: "a tar archive (torch before 0.4 wrote checkpoints as tar; not supported)" };
+    return { kind: "torch-legacy", detail: "a tar archive, the format torch wrote before 0.4" };
   }
   const pk = pickleGuess(head, f.size);
   if (pk) return pk;
