@@ -22,14 +22,17 @@ export function runExplain(name: string | undefined, io: ExplainIo): number {
   if (name === undefined) {
     const entries = codeEntries();
     const width = Math.max(...entries.map((e) => e.code.length));
+    const out: string[] = [];
     let check = "";
     for (const e of entries) {
       const id = e.check?.id ?? "other";
-      if (id !== check) io.stdout(`${check ? "\n" : ""}${id}:\n`);
+      if (id !== check) out.push(`${check ? "\n" : ""}${id}:`);
       check = id;
-      io.stdout(`  ${e.code.padEnd(width)}  ${e.message}\n`);
+      out.push(`  ${e.code.padEnd(width)}  ${e.message}`);
     }
-    io.stdout("\nRun verify-checkpoint explain CODE for what a code means and what to do.\n");
+    out.push("", "Run verify-checkpoint explain CODE for what a code means and what to do.", "");
+    // One write: the list is often piped into grep or head.
+    io.stdout(out.join("\n"));
     return 0;
   }
   const entry = findCode(name);

@@ -21,7 +21,7 @@ export const CHECK_CODES: Readonly<Record<string, readonly Code[]>> = {
   "optimizer-weights": ["OPTIMIZER_MATCHES_WEIGHTS", "OPTIMIZER_SHAPE_MISMATCH", "OPTIMIZER_TOO_MANY_STATES"],
   scheduler: ["SCHEDULER_STATE_MISSING", "SCHEDULER_STATE_INVALID", "SCHEDULER_STEPS_OK", "SCHEDULER_EPOCHS_OK", "SCHEDULER_STEP_MISMATCH", "LR_AGREES", "LR_MISMATCH", "LR_TOO_SMALL", "LR_ABOVE_BASE", "LR_FORMULA_OK", "LR_FORMULA_MISMATCH"],
   "fast-forward": ["FAST_FORWARD"],
-  scaler: ["SCALER_OK", "SCALER_STATE_MISSING", "SCALER_STATE_EMPTY", "SCALER_SCALE_INVALID"],
+  scaler: ["SCALER_OK", "SCALER_STATE_MISSING", "SCALER_STATE_INVALID", "SCALER_STATE_EMPTY", "SCALER_SCALE_INVALID"],
   integrity: ["BYTES_OK", "CRC_MISMATCH", "CRC_NOT_RECORDED", "NON_FINITE_VALUES", "RECORD_UNREADABLE"],
 };
 
@@ -94,7 +94,8 @@ export function renderCodesDoc(): string {
 
 function entryMarkdown(e: CodeEntry): string[] {
   const also = e.also.length > 0 ? [`Also reported by: ${e.also.map((c) => `\`${c}\``).join(", ")}.`, ""] : [];
-  return [`### ${e.code}`, "", `Message: \`${e.message}\``, "", `**Why it matters for a resume.** ${e.why}`, "", `**What to do.** ${e.fix}`, "", ...also];
+  const span = e.message.includes("`") ? `\`\` ${e.message} \`\`` : `\`${e.message}\``;
+  return [`### ${e.code}`, "", `**What it means.** The report says ${span}.`, "", `**Why it matters for a resume.** ${e.why}`, "", `**What to do.** ${e.fix}`, "", ...also];
 }
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
