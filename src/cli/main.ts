@@ -7,6 +7,7 @@ import { inspectFile } from "../inspect/inspect.js";
 import { renderInspectJson, renderInspectText } from "../inspect/render.js";
 import { findLatest } from "../latest/latest.js";
 import { progressBar } from "./progress.js";
+import { runDiff } from "./diff.js";
 import { FORMATS, writeReport, type Format } from "./output.js";
 import { EXPLAIN_HELP, runExplain } from "./explain.js";
 import { COMPLETION_HELP, renderCompletion, SHELLS, type Shell } from "./completion.js";
@@ -117,6 +118,17 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       if (result.chosen) io.stdout(result.chosen + "\n");
       else io.stderr(`no checkpoint under ${dir} passes (${result.candidates.length} candidate(s))\n`);
       code = result.chosen ? EXIT.ok : EXIT.failed;
+    });
+
+  program
+    .command("diff")
+    .description("what changed between two checkpoints of the same run: counters, learning rate, optimizer settings, tensor shapes and dtypes")
+    .argument("<a>", "the earlier checkpoint")
+    .argument("<b>", "the later checkpoint")
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExample:\n  verify-checkpoint diff out/checkpoint-1000 out/checkpoint-1500")
+    .action(async (a: string, b: string, opts: { json?: boolean }) => {
+      code = await runDiff(a, b, Boolean(opts.json), io.stdout, io.stderr);
     });
 
   program

@@ -1,5 +1,6 @@
 import { PyDict, PyFloat, Tensor, isDict, seqItems, toNumber, type PyValue } from "../formats/pickle/values.js";
 import { inferSchedulerKind } from "../checks/helpers/lr-formulas.js";
+import { formatNumber } from "../findings/finding.js";
 import type { OptimizerView, Part, PartRef, ScalerView, SchedulerView } from "./types.js";
 
 type Scalar = (t: Tensor) => Promise<number | undefined>;
@@ -40,9 +41,29 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
       paramCount,
       lr: group ? await numberOf(group.get("lr"), scalar) : undefined,
       initialLr: group ? toNumber(group.get("initial_lr")) : undefined,
+      hyper: group ? hyperParameters(group) : new Map(),
       momentShapes,
     },
   };
+}
+
+/** The group's plain settings (not its param ids), rendered for comparison and display. */
+function hyperParameters(g: PyDict): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of g.entries()) {
+    if (typeof k !== "string" || k === "params") continue;
+    const items = seqItems(v);
+    const text = items ? `(${items.map((x) => scalarText(x)).join(", ")})` : scalarText(v);
+    if (text !== undefined) out.set(k, text);
+  }
+  return out;
+}
+
+function scalarText(v: PyValue | undefined): string | undefined {
+  if (v === null) return "None";
+  if (typeof v === "boolean" || typeof v === "string" || typeof v === "number" || typeof v === "bigint") return String(v);
+  if (v instanceof PyFloat) return formatNumber(v.value);
+  return undefined;
 }
 
 function guessOptimizer(g: PyDict): string {

@@ -83,6 +83,8 @@ export interface OptimizerView {
   paramCount: number;
   lr?: number;
   initialLr?: number;
+  /** Scalar hyper-parameters of the first parameter group (lr, betas, eps, weight_decay, ...), as text. */
+  hyper: Map<string, string>;
   /** Shapes of per-parameter moment tensors (exp_avg, momentum_buffer, ...), by param id. */
   momentShapes: { param: string; shape: number[] }[];
 }

@@ -32,6 +32,7 @@ const optimizer = (steps: (number | undefined)[], shapes: number[][] = []): Opti
   stateCount: steps.length,
   paramCount: steps.length,
   lr: 1e-5,
+  hyper: new Map(),
   momentShapes: shapes.map((shape, i) => ({ param: String(i), shape })),
 });
 

@@ -1,0 +1,24 @@
+import type { VerifyOptions } from "../checks/define.js";
+import { diffCheckpoints } from "../diff/diff.js";
+import { renderDiffJson, renderDiffText } from "../diff/render.js";
+import { loadCheckpoint } from "../layouts/load.js";
+import { DEFAULT_OPTIONS } from "../checks/define.js";
+
+/** `diff A B`: exit 0 with the differences, 1 when either checkpoint path is unusable. */
+export async function runDiff(a: string, b: string, json: boolean, out: (s: string) => void, err: (s: string) => void, options: Partial<VerifyOptions> = {}): Promise<number> {
+  const opts = { ...DEFAULT_OPTIONS, ...options };
+  const [la, lb] = await Promise.all([loadCheckpoint(a, opts), loadCheckpoint(b, opts)]);
+  try {
+    for (const l of [la, lb]) {
+      if (!l.checkpoint.pathStatus.ok) {
+        err(`verify-checkpoint diff: ${l.checkpoint.root}: ${l.checkpoint.pathStatus.problem.code}\n`);
+        return 1;
+      }
+    }
+    const d = diffCheckpoints(la.checkpoint, lb.checkpoint);
+    out(json ? renderDiffJson(d) : renderDiffText(d));
+    return 0;
+  } finally {
+    await Promise.all([la.close(), lb.close()]);
+  }
+}
