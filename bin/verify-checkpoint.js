@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from "../dist/cli/main.js";
+import { main } from "../dist/bundle/main.js";
 
 // `verify-checkpoint ... | head` closes the pipe early: that is not an error worth a stack trace.
 process.stdout.on("error", (e) => {

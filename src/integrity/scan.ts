@@ -4,10 +4,9 @@ import { PyCall, PyDict, PyList, PyTuple, Tensor, type PyValue } from "../format
 import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { TorchFile } from "../formats/torch/reader.js";
 import { entryDataOffset, readEntry } from "../formats/zip/index.js";
-import type { RandomAccessFile } from "../io/file.js";
 import { SCANNED_DTYPES, countNonFinite } from "./nonfinite.js";
-
-const CHUNK = 8 * 1024 * 1024;
+import { runJobs } from "./pool.js";
+import type { RegionJob, RegionResult } from "./region.js";
 
 export interface IntegrityResult {
   rel: string;
@@ -26,21 +25,12 @@ function emptyResult(rel: string): IntegrityResult {
   return { rel, bytesRead: 0, recordsChecked: 0, crcNotRecorded: 0, crcMismatches: [], nonFinite: [], readErrors: [] };
 }
 
-/**
- * Reads a region once in large chunks, reading the next chunk while the
- * current one is checked, and hands each chunk to `visit`.
- */
-async function streamRegion(file: RandomAccessFile, offset: number, length: number, visit: (chunk: Buffer) => void, progress?: Progress): Promise<void> {
-  const end = offset + length;
-  let next: Promise<Buffer> | undefined = length > 0 ? file.read(offset, Math.min(CHUNK, length), "record") : undefined;
-  let at = offset;
-  while (next) {
-    const chunk = await next;
-    at += chunk.length;
-    next = at < end ? file.read(at, Math.min(CHUNK, end - at), "record") : undefined;
-    visit(chunk);
-    progress?.(chunk.length);
-  }
+interface Labeled {
+  job: RegionJob;
+  /** Zip record name, or storage/tensor label for messages. */
+  where: string;
+  tensor?: string;
+  expectedCrc?: number;
 }
 
 /** Every zip record's CRC32 against the central directory, and a NaN/Inf scan of every float storage. */
@@ -50,31 +40,25 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
   const floatStorage = new Map<string, string>();
   for (const [key, s] of tf.storages) if (SCANNED_DTYPES.has(s.dtype)) floatStorage.set(key, s.dtype);
   const bigEndian = tf.byteOrder === "big";
-  const before = tf.file.bytesRead;
+  const labeled: Labeled[] = [];
   if (tf.zip) {
     const storagePrefix = `${tf.archivePrefix ? `${tf.archivePrefix}/` : ""}data/`;
     for (const entry of tf.zip.entries) {
       const key = entry.name.startsWith(storagePrefix) ? entry.name.slice(storagePrefix.length) : undefined;
       const dtype = key !== undefined ? floatStorage.get(key) : undefined;
+      const tensor = key !== undefined ? (names.get(key) ?? `storage ${key}`) : undefined;
       try {
-        let crc = 0;
-        let bad = 0;
-        if (entry.method === 0) {
-          const start = await entryDataOffset(tf.zip, entry);
-          await streamRegion(tf.file, start, entry.compressedSize, (chunk) => {
-            crc = crc32(chunk, crc);
-            if (dtype) bad += countNonFinite(chunk, dtype, bigEndian);
-          }, progress);
-        } else {
-          const data = await readEntry(tf.zip, entry);
-          crc = crc32(data);
-          if (dtype) bad += countNonFinite(data, dtype, bigEndian);
-          progress?.(entry.compressedSize);
-        }
-        result.recordsChecked++;
         if (entry.crc32 === 0 && entry.uncompressedSize > 0) result.crcNotRecorded++;
-        else if (crc >>> 0 !== entry.crc32 >>> 0) result.crcMismatches.push({ record: entry.name, expected: entry.crc32 >>> 0, actual: crc >>> 0 });
-        if (bad > 0) result.nonFinite.push({ tensor: names.get(key!) ?? `storage ${key}`, dtype: dtype!, count: bad });
+        if (entry.method !== 0) {
+          // Deflated records (other writers) are inflated whole, bounded by the zip reader's caps.
+          const data = await readEntry(tf.zip, entry);
+          const bad = dtype ? countNonFinite(data, dtype, bigEndian) : 0;
+          recordOutcome(result, { where: entry.name, tensor, expectedCrc: entry.crc32, job: { path: tf.path, offset: 0, length: 0, crc: true, bigEndian } }, { crc: crc32(data) >>> 0, nonFinite: bad, bytes: entry.compressedSize }, dtype);
+          progress?.(entry.compressedSize);
+          continue;
+        }
+        const offset = await entryDataOffset(tf.zip, entry);
+        labeled.push({ where: entry.name, tensor, expectedCrc: entry.crc32, job: { path: tf.path, offset, length: entry.compressedSize, crc: true, ...(dtype ? { dtype } : {}), bigEndian } });
       } catch (e) {
         result.readErrors.push({ where: entry.name, reason: isFormatError(e) ? e.message : String(e) });
       }
@@ -82,41 +66,38 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
   } else {
     for (const [key, loc] of tf.locations) {
       const dtype = floatStorage.get(key);
-      let bad = 0;
-      try {
-        await streamRegion(tf.file, loc.offset, loc.length, (chunk) => {
-          if (dtype) bad += countNonFinite(chunk, dtype, bigEndian);
-        }, progress);
-        result.recordsChecked++;
-        if (bad > 0) result.nonFinite.push({ tensor: names.get(key) ?? `storage ${key}`, dtype: dtype!, count: bad });
-      } catch (e) {
-        result.readErrors.push({ where: `storage ${key}`, reason: isFormatError(e) ? e.message : String(e) });
-      }
+      labeled.push({ where: `storage ${key}`, tensor: names.get(key) ?? `storage ${key}`, job: { path: tf.path, offset: loc.offset, length: loc.length, crc: false, ...(dtype ? { dtype } : {}), bigEndian } });
     }
   }
-  result.bytesRead = tf.file.bytesRead - before;
+  const outcomes = await runJobs(labeled.map((l) => l.job), progress);
+  labeled.forEach((l, i) => recordOutcome(result, l, outcomes[i]!, l.job.dtype));
   return result;
 }
 
 /** Every tensor's byte range, read once, with a NaN/Inf scan of float tensors. */
-export async function scanSafetensors(rel: string, st: SafetensorsFile, file: RandomAccessFile, progress?: Progress): Promise<IntegrityResult> {
+export async function scanSafetensors(rel: string, path: string, st: SafetensorsFile, progress?: Progress): Promise<IntegrityResult> {
   const result = emptyResult(rel);
-  const before = file.bytesRead;
-  for (const t of [...st.tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0])) {
-    const [begin, end] = t.dataOffsets;
-    let bad = 0;
-    try {
-      await streamRegion(file, st.dataStart + begin, end - begin, (chunk) => {
-        if (SCANNED_DTYPES.has(t.torchDtype)) bad += countNonFinite(chunk, t.torchDtype);
-      }, progress);
-      result.recordsChecked++;
-      if (bad > 0) result.nonFinite.push({ tensor: t.name, dtype: t.torchDtype, count: bad });
-    } catch (e) {
-      result.readErrors.push({ where: t.name, reason: isFormatError(e) ? e.message : String(e) });
-    }
-  }
-  result.bytesRead = file.bytesRead - before;
+  const labeled: Labeled[] = st.tensors.map((t) => ({
+    where: t.name,
+    tensor: t.name,
+    job: { path, offset: st.dataStart + t.dataOffsets[0], length: t.dataOffsets[1] - t.dataOffsets[0], crc: false, ...(SCANNED_DTYPES.has(t.torchDtype) ? { dtype: t.torchDtype } : {}), bigEndian: false },
+  }));
+  const outcomes = await runJobs(labeled.map((l) => l.job), progress);
+  labeled.forEach((l, i) => recordOutcome(result, l, outcomes[i]!, l.job.dtype));
   return result;
+}
+
+function recordOutcome(result: IntegrityResult, l: Labeled, r: RegionResult, dtype: string | undefined): void {
+  result.bytesRead += r.bytes;
+  if (r.error) {
+    result.readErrors.push({ where: l.where, reason: r.error });
+    return;
+  }
+  result.recordsChecked++;
+  if (l.expectedCrc !== undefined && l.expectedCrc !== 0 && r.crc !== l.expectedCrc >>> 0) {
+    result.crcMismatches.push({ record: l.where, expected: l.expectedCrc >>> 0, actual: r.crc });
+  }
+  if (r.nonFinite > 0 && dtype) result.nonFinite.push({ tensor: l.tensor ?? l.where, dtype, count: r.nonFinite });
 }
 
 /** storage key -> the key path of the first tensor that views it ("optimizer_state_dict.state.0.exp_avg"). */

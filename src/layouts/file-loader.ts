@@ -8,10 +8,10 @@ import { openTorchFile, sniffFileKind, type TorchFile } from "../formats/torch/r
 import { ioError } from "../io/file.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
 import { scanSafetensors, scanTorchFile, type IntegrityResult } from "../integrity/scan.js";
-import { RandomAccessFile } from "../io/file.js";
 import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { ExpectedFile, Problem, StateFile, WeightsFile } from "./types.js";
 import { collectTensors, summarise } from "./walk.js";
+import { scanZipMembers } from "../inspect/zip-members.js";
 
 /** Raw pickles are read whole; anything bigger is not a pickle we can judge cheaply. */
 const MAX_RAW_PICKLE = 512 * 1024 * 1024;
@@ -113,7 +113,10 @@ export class FileLoader {
       const state: StateFile = { rel, value: file.value, summary: `${file.format === "zip" ? "torch zip" : "torch legacy"}, ${summarise(file.value)}`, verdicts, torchProblems };
       return { state, value: file.value, scalar };
     } catch (e) {
-      const partial = e instanceof PickleError ? judgePickle(e.partial, { allowGlobals: this.allowGlobals }) : [];
+      const judge = (p: Parameters<typeof judgePickle>[0]) => judgePickle(p, { allowGlobals: this.allowGlobals });
+      let partial = e instanceof PickleError ? judge(e.partial) : [];
+      // A zip without data.pkl can hide a pickle under another name (picklescan's malicious1_wrong_ext.zip): judge its members too.
+      if (isFormatError(e) && e.code === "TORCH_NO_DATA_PKL") partial = (await scanZipMembers(path, judge)).verdicts;
       const state: StateFile = { rel, problem: { code: "STATE_UNREADABLE", data: { reason: errorMessage(e) } }, verdicts: partial, torchProblems: [] };
       return { state, scalar: none };
     }
@@ -177,14 +180,7 @@ export class FileLoader {
     const progress = onProgress && ((bytes: number) => onProgress((done += bytes), total));
     const out: IntegrityResult[] = [];
     for (const [rel, tf] of this.torchByRel) out.push(await scanTorchFile(rel, tf, progress));
-    for (const [rel, st] of this.safetensorsByRel) {
-      const file = await RandomAccessFile.open(this.abs(rel));
-      try {
-        out.push(await scanSafetensors(rel, st, file, progress));
-      } finally {
-        await file.close();
-      }
-    }
+    for (const [rel, st] of this.safetensorsByRel) out.push(await scanSafetensors(rel, this.abs(rel), st, progress));
     return out;
   }
 

@@ -17,7 +17,8 @@ export async function loadGeneric(loader: FileLoader, single?: string): Promise<
   }
   const rels = single ? [single] : await listFiles(loader.root);
   const specs: ExpectedFile[] = rels
-    .filter((r) => TORCH_EXT.test(r) || r.endsWith(".safetensors"))
+    // A file named on the command line is checked whatever its name: `verify-checkpoint evil.7z` must not pass unread.
+    .filter((r) => single !== undefined || TORCH_EXT.test(r) || r.endsWith(".safetensors"))
     .map((rel) => ({ rel, role: "checkpoint file", required: true, expect: rel.endsWith(".safetensors") ? "safetensors" : "torch" }));
   c.expectedFiles = await Promise.all(specs.map((s) => loader.examine(s)));
   c.leftovers = single ? [] : await leftovers(loader);

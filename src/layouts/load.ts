@@ -30,6 +30,14 @@ export async function loadCheckpoint(path: string, options: VerifyOptions): Prom
     return { checkpoint: c, close: async () => undefined };
   }
   const forced = options.layout && isLayoutName(options.layout) ? options.layout : undefined;
+  if (!info.isDirectory() && !info.isFile()) {
+    // A FIFO, device or socket is never opened: reading one could block forever or never end.
+    const kind = info.isFIFO() ? "a FIFO (named pipe)" : info.isCharacterDevice() || info.isBlockDevice() ? "a device" : info.isSocket() ? "a socket" : "not a regular file";
+    const c = baseCheckpoint((forced as LayoutName) ?? "generic", path, "the path is not a file or folder");
+    c.pathStatus = { ok: false, problem: { code: "PATH_UNREADABLE", data: { path, reason: `it is ${kind}, not a checkpoint file or folder; it was not opened` } } };
+    c.progress = c.optimizer = c.scheduler = c.scaler = { state: "unavailable", reason: "the checkpoint path is not usable" };
+    return { checkpoint: c, close: async () => undefined };
+  }
   if (info.isDirectory()) {
     const loader = new FileLoader(path, options.allowGlobals);
     const names = await readdir(path).catch(() => [] as string[]);
@@ -55,7 +63,9 @@ export async function loadCheckpoint(path: string, options: VerifyOptions): Prom
   return { checkpoint, close: () => loader.close() };
 }
 
-function detectFolder(name: string, files: string[]): LayoutName {
+function detectFolder(name: string, found: string[]): LayoutName {
+  // A save interrupted before its final rename leaves `training_state.pth.tmp` and the like: still that layout, with a file missing.
+  const files = found.map((f) => f.replace(/(\.tmp|\.temp|\.partial|\.part|\.incomplete|~)$/, ""));
   if (files.includes("training_state.pth")) return "training-state";
   if (FOLDER.test(name) || HF_MARKERS.some((m) => files.includes(m))) return "hf-trainer";
   return "generic";

@@ -1,0 +1,20 @@
+/**
+ * CI's slice of the fuzz campaign: 300 mutants of seed 20240229 (every
+ * fixture mutated at least once), 3 of them through the spawned CLI. The
+ * full run is `npm run fuzz -- --seed 1 --count 100000` (docs/hostile-input.md).
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { fuzz } from "./campaign.js";
+import { hashFixtures } from "../hostile/build.js";
+
+describe("fuzz slice", () => {
+  it("300 mutants of seed 20240229: no exception, no exit 3, no stack trace, none over 5 s; fixtures unchanged", { timeout: 120_000 }, async () => {
+    const before = hashFixtures();
+    const lines: string[] = [];
+    const s = await fuzz({ seed: 20240229, count: 300, spawnEvery: 100, progressEvery: 1000, sampleEvery: 100, outDir: "/tmp/verify-checkpoint-fuzz", log: (l) => lines.push(l) });
+    assert.deepEqual(s.failures.map((f) => `${f.index} ${f.fixture}: ${f.desc}: ${f.failures.join("; ")}`), [], lines.join("\n"));
+    assert.equal(s.spawned, 3);
+    assert.equal(hashFixtures(), before, "a fixture file changed");
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * What the fuzzer mutates: every input file under fixtures/readers and
+ * fixtures/checkpoints. A file inside a checkpoint folder is mutated in a
+ * private copy of that folder (same folder name, so layout detection sees
+ * what it would see), then restored; a single file is written on its own.
+ * The fixtures themselves are only ever read.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, relative } from "node:path";
+import { FIXTURES } from "../helpers.js";
+
+export interface Target {
+  /** The fixture file, relative to fixtures/. */
+  fixture: string;
+  /** The checkpoint folder it belongs to (relative to fixtures/), or undefined for a single file. */
+  folder?: string;
+  /** The file's path inside the folder, or its basename. */
+  rel: string;
+}
+
+/** All fuzz targets, in a stable order. */
+export function discoverTargets(): Target[] {
+  const out: Target[] = [];
+  const walk = (dir: string) => {
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const files = entries.filter((e) => e.isFile() && !e.name.endsWith(".expected.json"));
+    const isFolder = dir.includes(`${join("fixtures", "checkpoints")}/`) && !dir.endsWith("lightning") && files.length > 0;
+    for (const f of files) {
+      const fixture = relative(FIXTURES, join(dir, f.name));
+      out.push(isFolder ? { fixture, folder: relative(FIXTURES, dir), rel: f.name } : { fixture, rel: f.name });
+    }
+    for (const e of entries) if (e.isDirectory()) walk(join(dir, e.name));
+  };
+  walk(join(FIXTURES, "readers"));
+  walk(join(FIXTURES, "checkpoints"));
+  return out;
+}
+
+/** Private copies of the fixture folders; one file is swapped for a mutant and put back. */
+export class Workspace {
+  readonly root: string;
+  private readonly copies = new Map<string, string>();
+  private readonly originals = new Map<string, Buffer>();
+
+  constructor(base = tmpdir()) {
+    this.root = mkdtempSync(join(base, "vc-fuzz-"));
+  }
+
+  original(t: Target): Buffer {
+    let b = this.originals.get(t.fixture);
+    if (!b) {
+      b = readFileSync(join(FIXTURES, t.fixture));
+      this.originals.set(t.fixture, b);
+    }
+    return b;
+  }
+
+  /** Writes the mutant where it will be verified; returns the path to verify and the mutated file's path. */
+  place(t: Target, bytes: Uint8Array): { verifyPath: string; filePath: string } {
+    if (t.folder) {
+      let copy = this.copies.get(t.folder);
+      if (!copy) {
+        copy = join(this.root, `f${this.copies.size}`, basename(t.folder));
+        mkdirSync(join(copy, ".."), { recursive: true });
+        cpSync(join(FIXTURES, t.folder), copy, { recursive: true });
+        this.copies.set(t.folder, copy);
+      }
+      const filePath = join(copy, t.rel);
+      writeFileSync(filePath, bytes);
+      return { verifyPath: copy, filePath };
+    }
+    const dir = join(this.root, "single");
+    mkdirSync(dir, { recursive: true });
+    const filePath = join(dir, t.rel);
+    writeFileSync(filePath, bytes);
+    return { verifyPath: filePath, filePath };
+  }
+
+  /** Puts the original bytes back (folder targets) or removes the single file. */
+  restore(t: Target, placed: { filePath: string }): void {
+    if (t.folder) writeFileSync(placed.filePath, this.original(t));
+    else rmSync(placed.filePath, { force: true });
+  }
+
+  dispose(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
