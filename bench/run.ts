@@ -3,7 +3,7 @@
 // Timings live here, never in tests. See docs/performance.md for how to read the table.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
+import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -29,6 +29,7 @@ interface Mode {
   cmd: string;
   args: (dir: string) => string[];
   reads: boolean; // reads every byte: show throughput
+  discardStdout?: boolean; // straight to /dev/null, as a shell redirect would
 }
 
 const MODES: Mode[] = [
@@ -37,7 +38,7 @@ const MODES: Mode[] = [
   { name: "inspect training_state.pth --json", cmd: process.execPath, args: (d) => [BIN, "inspect", join(d, "training_state.pth"), "--json"], reads: false },
   { name: "torch.load (Python)", cmd: PYTHON, args: (d) => [join(ROOT, "bench", "torch_load.py"), d], reads: false },
   { name: "native limit: read+crc32", cmd: process.execPath, args: (d) => ["-e", LIMIT_SCRIPT, d], reads: true },
-  { name: "read only: cat > /dev/null", cmd: "cat", args: (d) => folderFiles(d), reads: true },
+  { name: "read only: cat > /dev/null", cmd: "cat", args: (d) => folderFiles(d), reads: true, discardStdout: true },
 ];
 
 interface Sample { ms: number; peakKb: number | null; exit: number | null; stderr: string }
@@ -71,7 +72,7 @@ function measure(mode: Mode, dir: string): Sample {
     args = ["-c", PY_WRAP, ...args];
   }
   const start = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30, env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync(cmd, args, { stdio: ["ignore", mode.discardStdout ? "ignore" : "pipe", "pipe"], maxBuffer: 1 << 30, env: { ...process.env, NO_COLOR: "1" } });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   let peakKb: number | null = null;
   if (existsSync(RSS_FILE)) {
@@ -119,12 +120,12 @@ function ensureCheckpoint(sizeGb: number): string | null {
   return dir;
 }
 
-interface Row { size: string; mode: string; median: number; peakMb: string; vsTorch: string; ofLimit: string; gbps: string; exits: string }
+interface Row { size: string; mode: string; median: number; range: string; peakMb: string; vsTorch: string; ofLimit: string; gbps: string; exits: string }
 
 function pad(cells: string[][]): string {
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => (i >= 2 && i <= 7 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
-  const sep = `|${widths.map((w, i) => (i >= 2 && i <= 7 ? "-".repeat(w + 1) + ":" : "-".repeat(w + 2))).join("|")}|`;
+  const line = (r: string[]) => `| ${r.map((c, i) => (i >= 2 && i <= 8 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
+  const sep = `|${widths.map((w, i) => (i >= 2 && i <= 8 ? "-".repeat(w + 1) + ":" : "-".repeat(w + 2))).join("|")}|`;
   return [line(cells[0]!), sep, ...cells.slice(1).map(line)].join("\n");
 }
 
@@ -143,6 +144,7 @@ function main(): number {
     writeFileSync(NODE_PRELOAD, `process.on("exit",()=>require("fs").writeFileSync(${JSON.stringify(RSS_FILE)},String(process.resourceUsage().maxRSS)));\n`);
   }
   const torchVersion = probe.stdout.trim();
+  const loadStart = loadavg()[0]!;
   console.log(machine(torchVersion));
   console.log(`\nSizes ${SIZES.join(", ")} GB; ${RUNS} timed runs per mode, interleaved, after one untimed warm-up run each.`);
   console.log("Warm cache: nothing is dropped from the page cache, so every mode reads from memory, not disk.\n");
@@ -175,8 +177,9 @@ function main(): number {
       const exits = [...new Set(ss.map((s) => String(s.exit)))].join(",");
       rows.push({
         size, mode: m.name, median: ms,
+        range: `${Math.min(...ss.map((s) => s.ms)).toFixed(0)}–${Math.max(...ss.map((s) => s.ms)).toFixed(0)}`,
         peakMb: peaks.length ? (Math.max(...peaks) / 1024).toFixed(0) : "n/a",
-        vsTorch: m === MODES[3] ? "1×" : `${(torchMs / ms).toFixed(torchMs / ms >= 10 ? 0 : 1)}× faster`,
+        vsTorch: m === MODES[3] ? "1×" : ms <= torchMs ? `${(torchMs / ms).toFixed(torchMs / ms >= 10 ? 0 : 1)}× faster` : `${(ms / torchMs).toFixed(1)}× slower`,
         ofLimit: m === MODES[1] ? `${((limitMs / ms) * 100).toFixed(0)}%` : m === MODES[4] ? "100%" : "",
         gbps: m.reads ? (bytes / 1e9 / (ms / 1000)).toFixed(2) : "",
         exits,
@@ -190,14 +193,16 @@ function main(): number {
     }
   }
 
-  const header = ["size", "mode", "median ms", "peak MB", "vs torch.load (time)", "% of native limit", "GB/s", "exit"];
-  const cells = [header, ...rows.map((r) => [r.size, r.mode, r.median.toFixed(0), r.peakMb, r.vsTorch, r.ofLimit, r.gbps, r.exits])];
+  const header = ["size", "mode", "median ms", "range ms", "peak MB", "vs torch.load (time)", "% of native limit", "GB/s", "exit"];
+  const cells = [header, ...rows.map((r) => [r.size, r.mode, r.median.toFixed(0), r.range, r.peakMb, r.vsTorch, r.ofLimit, r.gbps, r.exits])];
   console.log("\n" + pad(cells));
   const defaults = rows.filter((r) => r.mode === MODES[0]!.name);
   if (defaults.length > 1) {
     console.log(`\nDefault mode across sizes: ${defaults.map((r) => `${r.size} ${r.median.toFixed(0)} ms / ${r.peakMb} MB`).join("; ")}`);
   }
   for (const n of notes) console.log(`note: ${n}`);
+  console.log(`\nLoad average (1 min) at the start ${loadStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores${
+    Math.max(loadStart, loadavg()[0]!) > cpus().length / 2 ? ": the machine was busy, so the numbers are noisy; rerun on a quiet machine" : ""}.`);
   if (KEEP) console.log(`\nCheckpoints kept under ${CACHE} (BENCH_KEEP=1).`);
   else {
     for (const d of generated) rmSync(d, { recursive: true, force: true });

@@ -63,13 +63,10 @@ export async function inspectFile(path: string, options: { allowGlobals?: string
     const file = await openTorchFile(path);
     try {
       const values: TensorValues = new Map();
-      for (const t of collectTensorObjects(file.value).filter((t: Tensor) => t.numel === 1).slice(0, MAX_SCALARS)) {
-        try {
-          values.set(t, (await file.readValues(t, 1))[0]);
-        } catch {
-          // a storage that cannot be read shows no value; the verifier reports it
-        }
-      }
+      const scalars = collectTensorObjects(file.value).filter((t: Tensor) => t.numel === 1).slice(0, MAX_SCALARS);
+      // Issued together, the small reads overlap on libuv's thread pool; a storage that cannot be read shows no value (the verifier reports it).
+      const read = await Promise.all(scalars.map((t) => file.readValues(t, 1).then((v) => v[0], () => undefined)));
+      scalars.forEach((t, i) => read[i] !== undefined && values.set(t, read[i]));
       return withExit({ ...base, format: file.format === "zip" ? "torch-zip" : file.container === "tar" ? "torch-tar" : "torch-legacy", value: file.value, values, verdicts: judge(file.pickle) });
     } finally {
       await file.close();

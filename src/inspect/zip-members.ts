@@ -1,4 +1,4 @@
-import { Inflate } from "fflate";
+import { loadInflate } from "../formats/zip/fflate.js";
 import { isFormatError } from "../formats/errors.js";
 import { decodePickleStreams } from "../formats/pickle/decoder.js";
 import type { PyValue } from "../formats/pickle/values.js";
@@ -108,6 +108,7 @@ async function peek(zip: ZipArchive, e: ZipEntry): Promise<Uint8Array> {
   if (e.method !== 8) return readEntry(zip, e, MAX_MEMBER_BYTES); // reports the unsupported method
   const chunks: Uint8Array[] = [];
   let have = 0;
+  const Inflate = await loadInflate();
   const inflater = new Inflate((chunk) => {
     chunks.push(chunk);
     have += chunk.length;

@@ -1,5 +1,4 @@
-import { open, stat, type FileHandle } from "node:fs/promises";
-import { constants } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { FormatError } from "../formats/errors.js";
 
 /**
@@ -7,6 +6,11 @@ import { FormatError } from "../formats/errors.js";
  * whole file: they ask for the byte ranges they need. Opening refuses anything
  * that is not a regular file (a FIFO or a device would block or never end),
  * and the file is opened read-only, so the checkpoint is never changed.
+ *
+ * The reads are synchronous behind an async signature: metadata reads are
+ * many and small, and a round trip through libuv's thread pool per read cost
+ * more than the reads themselves (about 60 ms of a 200 ms run on a 3 GB
+ * checkpoint). The callers stay async, so this can change without them.
  */
 export class RandomAccessFile {
   /** Bytes actually read through this handle: lets tests prove that default mode skips tensor bytes. */
@@ -14,27 +18,31 @@ export class RandomAccessFile {
 
   private constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly fd: number,
     readonly size: number,
   ) {}
 
   static async open(path: string): Promise<RandomAccessFile> {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat on the open descriptor then
+    // refuses it, with no window between a check and the open.
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (e) {
+      throw ioError(e, path);
+    }
     let info;
     try {
-      info = await stat(path);
+      info = fstatSync(fd);
     } catch (e) {
+      closeSync(fd);
       throw ioError(e, path);
     }
     if (!info.isFile()) {
+      closeSync(fd);
       throw new FormatError("NOT_A_REGULAR_FILE", `${path} is not a regular file (${describeKind(info)})`);
     }
-    let handle: FileHandle;
-    try {
-      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    } catch (e) {
-      throw ioError(e, path);
-    }
-    return new RandomAccessFile(path, handle, info.size);
+    return new RandomAccessFile(path, fd, info.size);
   }
 
   /** Reads exactly `length` bytes at `offset`, or throws TRUNCATED naming what was being read. */
@@ -49,12 +57,12 @@ export class RandomAccessFile {
         offset,
       );
     }
-    const buf = Buffer.alloc(length);
+    const buf = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       let n: number;
       try {
-        ({ bytesRead: n } = await this.handle.read(buf, done, length - done, offset + done));
+        n = readSync(this.fd, buf, done, length - done, offset + done);
       } catch (e) {
         throw ioError(e, this.path);
       }
@@ -67,8 +75,13 @@ export class RandomAccessFile {
     return buf;
   }
 
+  private closed = false;
+
   async close(): Promise<void> {
-    await this.handle.close().catch(() => undefined);
+    // Closing twice could close an unrelated file that reused the descriptor number.
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
 }
 

@@ -19,14 +19,16 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
   const state = v.get("state");
   const groups = seqItems(v.get("param_groups"));
   if (!isDict(state) || !groups) return { state: "invalid", ref, reason: "it lacks 'state' (a dict) and 'param_groups' (a list)" };
-  const steps: OptimizerView["steps"] = [];
+  const pending: Promise<OptimizerView["steps"][number]>[] = [];
   const momentShapes: OptimizerView["momentShapes"] = [];
   for (const [param, s] of state.entries()) {
     if (!isDict(s)) continue;
-    steps.push({ param: String(param), step: await numberOf(s.get("step"), scalar) });
+    // One small read per parameter when `step` is a tensor: issued together, they overlap on libuv's thread pool.
+    pending.push(numberOf(s.get("step"), scalar).then((step) => ({ param: String(param), step })));
     const moment = s.entries().find(([k, x]) => k !== "step" && x instanceof Tensor && x.shape.length > 0)?.[1] as Tensor | undefined;
     if (moment) momentShapes.push({ param: String(param), shape: moment.shape });
   }
+  const steps = await Promise.all(pending);
   const first = groups[0];
   const group = isDict(first) ? first : undefined;
   let paramCount = 0;

@@ -1,6 +1,7 @@
-import { Inflate } from "fflate";
+import type { Inflate } from "fflate";
 import * as zlib from "node:zlib";
 import { FormatError } from "../errors.js";
+import { loadInflate } from "./fflate.js";
 import { entryNameBytes, type ZipArchive, type ZipEntry } from "./central-directory.js";
 
 /**
@@ -164,7 +165,7 @@ export async function readEntry(zip: ZipArchive, e: ZipEntry, maxBytes = DEFAULT
   } else if (e.method === 8) {
     checkBomb(e, maxBytes, start);
     const input = await zip.file.read(start, e.compressedSize, `zip entry ${e.name}`);
-    out = inflateCapped(e, input, start);
+    out = inflateCapped(e, input, start, await loadInflate());
   } else {
     throw new FormatError("ZIP_UNSUPPORTED", `zip entry ${quoted(e)} uses compression method ${e.method}; only stored (0) and deflate (8) are supported`, e.localHeaderOffset, { entry: e.name, method: e.method });
   }
@@ -191,7 +192,7 @@ function checkBomb(e: ZipEntry, maxBytes: number, at: number): void {
 }
 
 /** Inflates step by step and stops as soon as the output passes the declared size. */
-function inflateCapped(e: ZipEntry, input: Uint8Array, at: number): Uint8Array {
+function inflateCapped(e: ZipEntry, input: Uint8Array, at: number, InflateClass: typeof Inflate): Uint8Array {
   let out: Uint8Array;
   try {
     out = new Uint8Array(e.uncompressedSize);
@@ -200,7 +201,7 @@ function inflateCapped(e: ZipEntry, input: Uint8Array, at: number): Uint8Array {
   }
   let written = 0;
   let done = false;
-  const inflater = new Inflate((chunk, final) => {
+  const inflater = new InflateClass((chunk, final) => {
     if (written + chunk.length > out.length) {
       throw new FormatError("ZIP_BOMB", `zip entry ${quoted(e)} inflates to more than its declared ${e.uncompressedSize} bytes`, at, { entry: e.name });
     }
