@@ -35,6 +35,8 @@ export class FileLoader {
   private readonly torchByRel = new Map<string, TorchFile>();
   private readonly safetensorsByRel = new Map<string, SafetensorsFile>();
   private readonly decoded = new Map<string, Promise<DecodedState>>();
+  /** The first-bytes look is taken once per file: examine() and decode() both need it. */
+  private readonly sniffed = new Map<string, ReturnType<typeof sniffFileKind>>();
 
   constructor(
     readonly root: string,
@@ -72,12 +74,21 @@ export class FileLoader {
     if (spec.expect === "any" || spec.expect === "json") return { ...spec, size: info.size };
     let sniff;
     try {
-      sniff = await sniffFileKind(path);
+      sniff = await this.sniff(spec.rel);
     } catch (e) {
       return { ...spec, problem: { code: "FILE_UNREADABLE", data: { reason: errorMessage(e) } } };
     }
     const problem = kindProblem(spec.expect, sniff.kind, sniff.detail, info.size);
     return problem ? { ...spec, problem } : { ...spec, size: info.size };
+  }
+
+  private sniff(rel: string): ReturnType<typeof sniffFileKind> {
+    let p = this.sniffed.get(rel);
+    if (!p) {
+      p = sniffFileKind(this.abs(rel));
+      this.sniffed.set(rel, p);
+    }
+    return p;
   }
 
   /** Decodes a torch (zip or legacy) or raw pickle file once; judges its globals. */
@@ -95,7 +106,7 @@ export class FileLoader {
     const path = this.abs(rel);
     const none = async () => undefined;
     try {
-      const sniff = await sniffFileKind(path);
+      const sniff = await this.sniff(rel);
       if (sniff.kind === "pickle") return await this.decodeRawPickle(rel);
       const file = await openTorchFile(path);
       this.open.push(file);
