@@ -10,7 +10,9 @@ export const directoryCheck = defineCheck({
     return findings(
       r.pass("PATH_OK", { path, kind: c.pathStatus.kind }),
       r.info("LAYOUT_DETECTED", { layout: c.layout, reason: c.reason }),
-      c.layout === "generic" && r.warn("LAYOUT_UNRECOGNISED", { path, count: c.genericCount ?? 0 }),
+      c.layout === "generic" && (c.genericCount ?? 0) === 0
+        ? r.error("NO_CHECKPOINT_FILES", { path })
+        : c.layout === "generic" && r.warn("LAYOUT_UNRECOGNISED", { path, count: c.genericCount ?? 0 }),
     );
   },
 });

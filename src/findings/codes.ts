@@ -19,6 +19,7 @@ export const CODES = {
   PATH_NOT_DIRECTORY: { message: "{path} is {kind}, which the {layout} layout does not expect", why: "The layout's files live in a folder.", fix: "Pass the checkpoint folder, or `--layout` for the right layout." },
   PATH_UNREADABLE: { message: "{path} cannot be read: {reason}", why: "A checkpoint that cannot be read cannot be resumed.", fix: "Fix the permissions or the mount." },
   LAYOUT_DETECTED: { message: "layout {layout} ({reason})", why: "The layout decides which files are required and where the step counters are.", fix: "Use `--layout` if the detection is wrong." },
+  NO_CHECKPOINT_FILES: { message: "{path} holds no torch, pickle or safetensors file: there is nothing to resume from", why: "An empty folder, or one whose save never wrote its files, cannot be resumed.", fix: "Check the path; resume from an earlier checkpoint (`verify-checkpoint latest DIR`)." },
   LAYOUT_UNRECOGNISED: { message: "no known checkpoint layout in {path}: {count} file(s) were validated, but training progress, optimizer and scheduler could not be checked", why: "Only the files' integrity and safety were verified, not that the run can resume consistently.", fix: "Use `--layout training-state|hf-trainer|lightning` if the checkpoint is one of those." },
   // ---- required-files ----------------------------------------------------------------------
   FILE_PRESENT: { message: "{file} present ({size})", why: "Required for the resume.", fix: "Nothing." },

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ReportSchema } from "../../src/report/schema.js";
 import { verifyCheckpoint } from "../../src/verify/verify.js";
@@ -85,6 +86,16 @@ describe("lightning fixtures", () => {
 describe("generic layout", () => {
   it("validates every file and warns that the layout was not recognised", () => {
     expectVerdict(fixture("checkpoints", "generic", "some-folder"), { exit: 0, strict: 1, codes: ["LAYOUT_UNRECOGNISED"] }, "generic");
+  });
+  it("an empty folder is an error: there is nothing to resume from", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vc-empty-"));
+    try {
+      const run = runCli([dir, "--json"]);
+      assert.equal(run.code, 1);
+      assert.equal(JSON.parse(run.stdout).checks[0].findings.find((f: { level: string }) => f.level === "error").code, "NO_CHECKPOINT_FILES");
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
   it("--layout overrides detection", () => {
     const run = runCli([fixture("checkpoints", "generic", "some-folder"), "--layout", "training-state", "--json"]);
