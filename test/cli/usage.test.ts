@@ -62,3 +62,21 @@ describe("text report", () => {
     assert.match(run.stdout, /\x1b\[32m✔/);
   });
 });
+
+describe("internal errors", () => {
+  it("exit 3 with one line and a hint to report it; the stack only with --debug", async () => {
+    const { main } = await import("../../src/cli/main.js");
+    const run = async (extra: string[]) => {
+      const err: string[] = [];
+      const io = { stdout: () => { throw new Error("boom in a reporter"); }, stderr: (s: string) => void err.push(s), colorLevel: 0 as const, stderrIsTTY: false };
+      const code = await main(["node", "verify-checkpoint", ok, ...extra], io);
+      return { code, stderr: err.join("") };
+    };
+    const plain = await run([]);
+    assert.equal(plain.code, 3);
+    assert.match(plain.stderr, /^verify-checkpoint: internal error: boom in a reporter\nThis is a bug in verify-checkpoint, not a problem with your checkpoint: please report it .*\(add --debug for the stack trace\)\.\n$/);
+    const debug = await run(["--debug"]);
+    assert.equal(debug.code, 3);
+    assert.match(debug.stderr, /\n\s+at /);
+  });
+});
