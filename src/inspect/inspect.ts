@@ -6,7 +6,7 @@ import { Tensor, type PyValue } from "../formats/pickle/values.js";
 import { readSafetensors, type SafetensorsFile } from "../formats/safetensors/index.js";
 import { openTorchFile, sniffFileKind } from "../formats/torch/reader.js";
 import { collectTensorObjects } from "./tensors.js";
-import { scanZipMembers } from "./zip-members.js";
+import { scanZipMembers } from "../safety/zip-members.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
 import type { TensorValues } from "./to-json.js";
 

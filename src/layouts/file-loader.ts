@@ -11,7 +11,7 @@ import { scanSafetensors, scanTorchFile, type IntegrityResult } from "../integri
 import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { ExpectedFile, Problem, StateFile, WeightsFile } from "./types.js";
 import { collectTensors, summarise } from "./walk.js";
-import { scanZipMembers } from "../inspect/zip-members.js";
+import { scanZipMembers } from "../safety/zip-members.js";
 
 /** Raw pickles are read whole; anything bigger is not a pickle we can judge cheaply. */
 const MAX_RAW_PICKLE = 512 * 1024 * 1024;

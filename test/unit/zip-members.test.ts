@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { judgePickle } from "../../src/safety/globals.js";
 import { inspectFile } from "../../src/inspect/inspect.js";
-import { MAX_MEMBERS, scanZipMembers } from "../../src/inspect/zip-members.js";
+import { MAX_MEMBERS, scanZipMembers } from "../../src/safety/zip-members.js";
 import { HAS_REALWORLD, REALWORLD } from "../helpers.js";
 import { buildZip, cleanupTemp, writeTemp, type TestEntry } from "./zip-writer.js";
 

@@ -5,8 +5,8 @@ import type { PyValue } from "../formats/pickle/values.js";
 import { readZip, type ZipArchive, type ZipEntry } from "../formats/zip/central-directory.js";
 import { entryDataOffset, readEntry } from "../formats/zip/entry.js";
 import { RandomAccessFile } from "../io/file.js";
-import type { GlobalVerdict, PickleReferences } from "../safety/globals.js";
-import { TIER_RANK } from "../safety/globals.js";
+import type { GlobalVerdict, PickleReferences } from "./globals.js";
+import { TIER_RANK } from "./globals.js";
 
 /**
  * A zip that is not a torch archive can still carry a pickle under any name
