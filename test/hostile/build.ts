@@ -3,6 +3,8 @@
  * legacy files, safetensors files, checkpoint folders in a temp dir, and the
  * fixture hash that proves nothing under fixtures/ was changed.
  */
+import assert from "node:assert/strict";
+import { after, before } from "node:test";
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +16,16 @@ import { verifyCheckpoint } from "../../src/verify/verify.js";
 import type { Report } from "../../src/report/schema.js";
 
 /** sha256 of every file under fixtures/ (path and content), to prove the tool never writes to a checkpoint. */
+/** Inside a describe(): hash every fixture before the suite, and after it assert nothing changed (and clean the scratch dirs). */
+export function keepFixturesUnchanged(): void {
+  let hash = "";
+  before(() => (hash = hashFixtures()));
+  after(() => {
+    cleanupScratch();
+    assert.equal(hashFixtures(), hash, "a fixture file changed");
+  });
+}
+
 export function hashFixtures(): string {
   const h = createHash("sha256");
   const walk = (dir: string) => {

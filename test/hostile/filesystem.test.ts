@@ -5,7 +5,7 @@
  * always exit 1 with a finding (or a clean pass), never a hang or a crash,
  * and nothing is ever written.
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { verifyCheckpoint } from "../../src/verify/verify.js";
 import { inspectFile } from "../../src/inspect/inspect.js";
 import { fixture } from "../helpers.js";
-import { cleanupScratch, cli, copyCase, errorCodes, findings, hashFixtures, safetensors, tempDir } from "./build.js";
+import { cli, copyCase, errorCodes, findings, keepFixturesUnchanged, safetensors, tempDir } from "./build.js";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 
@@ -35,14 +35,9 @@ function expectCleanFailure(args: string[], pattern: RegExp): void {
   JSON.parse(r.stdout);
 }
 
-let fixturesHash = "";
 
 describe("hostile input: the file system", () => {
-  before(() => (fixturesHash = hashFixtures()));
-  after(() => {
-    cleanupScratch();
-    assert.equal(hashFixtures(), fixturesHash, "a fixture file changed");
-  });
+  keepFixturesUnchanged();
 
   it("a FIFO as the checkpoint path, as a required file, and given to inspect: never blocks", { skip: spawnSync("mkfifo", ["--version"]).error ? "mkfifo is not available" : false }, () => {
     const fifo = join(tempDir(), "pipe.pth");

@@ -4,13 +4,13 @@
  * interrupted save, a directory where a file should be. Each is named as
  * what it is, by verify and by inspect.
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { verifyCheckpoint } from "../../src/verify/verify.js";
 import { inspectFile } from "../../src/inspect/inspect.js";
-import { cleanupScratch, copyCase, findings, hashFixtures, tempFile } from "./build.js";
+import { copyCase, findings, keepFixturesUnchanged, tempFile } from "./build.js";
 
 const LFS = "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 2147483648\n";
 const HTML = "<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>\n";
@@ -23,14 +23,9 @@ async function withFile(kind: string, caseName: string, name: string, content: U
   return { r, errors: findings(r).filter((f) => f.level === "error" && f.file === name) };
 }
 
-let fixturesHash = "";
 
 describe("hostile input: what people find instead of a checkpoint", () => {
-  before(() => (fixturesHash = hashFixtures()));
-  after(() => {
-    cleanupScratch();
-    assert.equal(hashFixtures(), fixturesHash, "a fixture file changed");
-  });
+  keepFixturesUnchanged();
 
   it("a Git LFS pointer under a weights, training-state or optimizer name", async () => {
     for (const [kind, c, name] of [

@@ -4,14 +4,14 @@
  * picklescan test corpus: every file it calls dangerous is flagged with the
  * global named; nothing benign there is called unsafe.
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspectFile } from "../../src/inspect/inspect.js";
 import { verifyCheckpoint } from "../../src/verify/verify.js";
 import { HAS_REALWORLD, REALWORLD } from "../helpers.js";
-import { callPickle, cleanupScratch, copyCase, findings, hashFixtures, legacyPrelude, pk, str2, str4, tempFile, torchZip } from "./build.js";
+import { callPickle, copyCase, findings, keepFixturesUnchanged, legacyPrelude, pk, str2, str4, tempFile, torchZip } from "./build.js";
 
 /** Unsafe names reported by inspect. */
 async function unsafeIn(path: string): Promise<{ exit: 0 | 1; unsafe: string[] }> {
@@ -33,14 +33,9 @@ async function expectFlagged(bytes: Uint8Array, global: string): Promise<void> {
   assert.ok(findings(v).some((f) => f.code === "GLOBAL_UNSAFE" && f.message.includes(global)), `verify: ${global} not named: ${JSON.stringify(findings(v).filter((f) => f.level === "error").map((f) => f.message))}`);
 }
 
-let fixturesHash = "";
 
 describe("hostile input: unsafe globals behind scanner-evasion tricks", () => {
-  before(() => (fixturesHash = hashFixtures()));
-  after(() => {
-    cleanupScratch();
-    assert.equal(hashFixtures(), fixturesHash, "a fixture file changed");
-  });
+  keepFixturesUnchanged();
 
   it("STACK_GLOBAL whose module and name strings come from the memo (memoized inside a popped decoy)", async () => {
     const bytes = pk(0x80, 4, "]", 0x94, str4("builtins"), 0x94, "a", str4("eval"), 0x94, "a", "0", "h", 1, "h", 2, 0x93, str4("1+1"), 0x85, "R.");

@@ -193,7 +193,7 @@ function intList(v: PyValue | undefined): number[] | undefined {
 }
 
 /** Short, bounded description of an argument for messages. */
-function describe(v: PyValue | undefined): string {
+export function describe(v: PyValue | undefined): string {
   if (v === undefined) return "nothing";
   if (v === null) return "None";
   if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);

@@ -6,7 +6,7 @@ import type { DecodedPickle, PickleLimits, PicklePartial, ReduceHook } from "../
 import { PyGlobal, PyPersistent, PyTuple, StorageRef, Tensor, isInt, seqItems, type PyValue } from "../pickle/values.js";
 import { legacyStorage } from "./dtypes.js";
 import { MAX_PICKLE_BYTES } from "./legacy.js";
-import { TorchRebuilder, type TorchProblem } from "./rebuild.js";
+import { TorchRebuilder, describe, type TorchProblem } from "./rebuild.js";
 import type { StorageLocation } from "./reader.js";
 import { listTar, type TarMember } from "../tar/archive.js";
 export { isTarHeader, listTar, type TarMember, type TarListing } from "../tar/archive.js";
@@ -402,11 +402,3 @@ function small(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-function describe(v: PyValue | undefined): string {
-  if (v === undefined) return "nothing";
-  if (v === null) return "None";
-  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
-  if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return String(v);
-  if (v instanceof PyGlobal) return v.qualname;
-  return v.constructor.name;
-}
