@@ -1,11 +1,18 @@
 /**
- * Writes docs/codes.md from the CODES table (`npm run docs:codes`). The page
- * is committed so people can read it on GitHub; test/cli/codes-doc.test.ts
- * fails when it is stale.
+ * Writes the generated docs (`npm run docs:codes`): docs/codes.md from the
+ * CODES table and docs/report.schema.json from the zod report schema. Both
+ * are committed so people can read them; test/cli/codes-doc.test.ts fails
+ * when either is stale.
  */
 import { writeFileSync } from "node:fs";
 import { renderCodesDoc } from "../src/report/codes-doc.js";
+import { renderReportJsonSchema } from "../src/report/json-schema.js";
 
-const target = new URL("../../docs/codes.md", import.meta.url);
-writeFileSync(target, renderCodesDoc());
-process.stdout.write(`wrote ${target.pathname}\n`);
+for (const [file, text] of [
+  ["codes.md", renderCodesDoc()],
+  ["report.schema.json", renderReportJsonSchema()],
+] as const) {
+  const target = new URL(`../../docs/${file}`, import.meta.url);
+  writeFileSync(target, text);
+  process.stdout.write(`wrote ${target.pathname}\n`);
+}

@@ -7,6 +7,7 @@ import { CODES } from "../../src/findings/codes.js";
 import { CHECKS } from "../../src/checks/index.js";
 import { ALSO_REPORTED_BY, CHECK_CODES, codeEntries, renderCodesDoc } from "../../src/report/codes-doc.js";
 import { verifyCheckpoint } from "../../src/verify/verify.js";
+import { renderReportJsonSchema } from "../../src/report/json-schema.js";
 import { fixture, ROOT, runCli } from "../helpers.js";
 
 const DOC = join(ROOT, "docs", "codes.md");
@@ -141,5 +142,15 @@ describe("explain, completion and --help", () => {
       assert.match(run.stdout, /Examples?:\n {2}(verify-checkpoint|source|RESUME)/, args.join(" "));
     }
     assert.match(runCli(["--help"]).stdout.replace(/\s+/g, " "), /--format <format> report format \(choices: "text", "json", "junit", "github"/);
+  });
+});
+
+describe("docs/report.schema.json", () => {
+  it("is the zod report schema's JSON Schema export, up to date", async () => {
+    const committed = readFileSync(`${ROOT}/docs/report.schema.json`, "utf8");
+    assert.equal(committed, renderReportJsonSchema(), "run npm run docs:codes");
+    const schema = JSON.parse(committed);
+    assert.deepEqual(schema.properties.status.enum, ["passed", "passed_with_warnings", "failed"]);
+    assert.ok(schema.required.includes("facts"));
   });
 });
