@@ -16,7 +16,8 @@ export const requiredFilesCheck = defineCheck({
       return r.pass("FILE_PRESENT", { file: f.rel, size: formatBytes(f.size ?? 0) }, f.rel);
     });
     const weights = c.weights;
-    const noWeights = weights && weights.files.length === 0 && !weights.index && weights.candidates.length > 0;
+    // Present but unusable weights (an LFS pointer, say) are reported above, not as missing.
+    const noWeights = weights && weights.files.length === 0 && weights.unusable.length === 0 && !weights.index && weights.candidates.length > 0;
     return findings(
       out,
       noWeights && r.error("WEIGHTS_MISSING", { candidates: weights.candidates.join(", ") }),
