@@ -11,10 +11,10 @@ const PARALLEL_THRESHOLD = 256 * 1024 * 1024;
  * threads finish together. Small totals run in this thread alone. Results
  * come back in job order.
  */
-export async function runJobs(jobs: RegionJob[], progress?: (bytes: number) => void): Promise<RegionResult[]> {
+export async function runJobs(jobs: RegionJob[], progress?: (bytes: number) => void, parallelThreshold = PARALLEL_THRESHOLD): Promise<RegionResult[]> {
   const total = jobs.reduce((n, j) => n + j.length, 0);
   const threads = Math.min(availableParallelism(), 8, jobs.length);
-  if (total < PARALLEL_THRESHOLD || threads < 2) return jobs.map((j) => runRegion(j, progress));
+  if (total < parallelThreshold || threads < 2) return jobs.map((j) => runRegion(j, progress));
   const results: RegionResult[] = new Array(jobs.length);
   const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.length - jobs[a]!.length);
   let next = 0;
@@ -24,20 +24,25 @@ export async function runJobs(jobs: RegionJob[], progress?: (bytes: number) => v
     const viaWorkers = workers.map(
       (w) =>
         new Promise<void>((resolve, reject) => {
-          const feed = () => {
+          let pending = 0;
+          const send = (): void => {
             const id = take();
-            if (id === undefined) return resolve();
+            if (id === undefined) return;
+            pending++;
             w.postMessage({ id, job: jobs[id] });
           };
           w.on("message", (msg: { progress?: number; id?: number; result?: RegionResult }) => {
-            if (msg.progress !== undefined) progress?.(msg.progress);
-            else {
-              results[msg.id!] = msg.result!;
-              feed();
-            }
+            if (msg.progress !== undefined) return progress?.(msg.progress);
+            results[msg.id!] = msg.result!;
+            pending--;
+            send();
+            if (pending === 0) resolve();
           });
           w.on("error", reject);
-          feed();
+          // Two jobs in flight per worker: it never waits for this thread, which may be busy with a job of its own.
+          send();
+          send();
+          if (pending === 0) resolve();
         }),
     );
     // This thread works too; between jobs it yields so the workers' messages get their next job.
