@@ -108,7 +108,3 @@ export const CODES = {
 } as const satisfies Record<string, CodeDoc>;
 
 export type Code = keyof typeof CODES;
-
-export function isCode(s: string): s is Code {
-  return Object.prototype.hasOwnProperty.call(CODES, s);
-}

@@ -9,7 +9,6 @@ export function baseCheckpoint(layout: LayoutName, root: string, reason: string)
     reason,
     root,
     pathStatus: { ok: true, kind: "a directory" },
-    isDirectory: true,
     expectedFiles: [],
     stateFiles: [],
     schemaProblems: [],

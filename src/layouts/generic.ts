@@ -13,7 +13,6 @@ export async function loadGeneric(loader: FileLoader, single?: string): Promise<
   const c = baseCheckpoint("generic", single ? loader.abs(single) : loader.root, single ? "a single file" : "no known layout's files present");
   if (single) {
     c.pathStatus = { ok: true, kind: "a file" };
-    c.isDirectory = false;
   }
   const rels = single ? [single] : await listFiles(loader.root);
   const specs: ExpectedFile[] = rels

@@ -13,7 +13,6 @@ const SCALER_KEYS = ["MixedPrecision", "MixedPrecisionPlugin", "NativeMixedPreci
 export async function loadLightning(loader: FileLoader, rel: string): Promise<NormalisedCheckpoint> {
   const c = baseCheckpoint("lightning", loader.abs(rel), "a Lightning .ckpt file");
   c.pathStatus = { ok: true, kind: "a file" };
-  c.isDirectory = false;
   const [spec] = await examineAll(loader, [{ rel, role: "Lightning checkpoint", required: true, expect: "torch" }]);
   c.expectedFiles = [spec!];
   const d = await loader.decode(rel, spec!.problem && `${rel} is unusable (see required-files)`);

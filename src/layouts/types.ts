@@ -160,7 +160,6 @@ export interface NormalisedCheckpoint {
   root: string;
   /** The path as given, and what it turned out to be. */
   pathStatus: { ok: true; kind: "a directory" | "a file" } | { ok: false; problem: Problem };
-  isDirectory: boolean;
   expectedFiles: ExpectedFile[];
   stateFiles: StateFile[];
   /** Problems with the state's keys and types. */
