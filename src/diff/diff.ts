@@ -1,6 +1,7 @@
-import { optimizerSteps } from "../checks/helpers/steps.js";
 import { formatNumber } from "../findings/finding.js";
 import type { NormalisedCheckpoint, WeightTensor } from "../layouts/types.js";
+import type { Facts } from "../report/schema.js";
+import { factsOf } from "../verify/facts.js";
 
 export interface Change {
   what: string;
@@ -53,32 +54,36 @@ export function diffCheckpoints(a: NormalisedCheckpoint, b: NormalisedCheckpoint
   };
 }
 
+/** The facts the JSON report already derives, under the names the diff shows (learning rates come from the optimizer's settings below). */
+const FACT_LABELS: Partial<Record<keyof Facts, string>> = {
+  epoch: "epoch",
+  step: "step",
+  totalBatches: "total_batches",
+  globalStep: "global_step",
+  gradientAccumulationSteps: "gradient_accumulation_steps",
+  expectedOptimizerSteps: "expected optimizer steps",
+  optimizerSteps: "optimizer steps",
+  schedulerLastEpoch: "scheduler last_epoch",
+  lossScale: "AMP loss scale",
+};
+
 function scalars(c: NormalisedCheckpoint): Map<string, string> {
   const out = new Map<string, string>();
-  const put = (k: string, v: number | string | undefined) => v !== undefined && out.set(k, typeof v === "number" ? formatNumber(v) : v);
-  if (c.progress.state === "present") {
-    const p = c.progress.view;
-    put("epoch", p.epoch);
-    put("step", p.stepInEpoch);
-    put("total_batches", p.batchesPerEpoch);
-    put("global_step", p.globalStep);
-    put("gradient_accumulation_steps", p.gradAccum);
-    put("expected optimizer steps", p.expectedOptimizerSteps);
+  const facts = factsOf(c);
+  for (const [key, label] of Object.entries(FACT_LABELS) as [keyof Facts, string][]) {
+    const v = facts[key];
+    if (v !== undefined) out.set(label, formatNumber(v));
   }
   if (c.optimizer.state === "present") {
-    const o = c.optimizer.view;
-    put("optimizer steps", optimizerSteps(o).steps);
-    put("optimizer parameter states", o.stateCount);
-    for (const [k, v] of o.hyper) put(`optimizer ${k}`, v);
+    out.set("optimizer parameter states", String(c.optimizer.view.stateCount));
+    for (const [k, v] of c.optimizer.view.hyper) out.set(`optimizer ${k}`, v);
   }
   if (c.scheduler.state === "present") {
     const s = c.scheduler.view;
-    put("scheduler kind", s.kind);
-    put("scheduler last_epoch", s.lastEpoch);
-    put("scheduler _last_lr", s.lastLr.map(formatNumber).join(", "));
-    put("scheduler base_lrs", s.baseLrs.map(formatNumber).join(", "));
+    if (s.kind) out.set("scheduler kind", s.kind);
+    out.set("scheduler _last_lr", s.lastLr.map(formatNumber).join(", "));
+    out.set("scheduler base_lrs", s.baseLrs.map(formatNumber).join(", "));
   }
-  if (c.scaler.state === "present") put("AMP loss scale", c.scaler.view.scale);
   return out;
 }
 

@@ -6,36 +6,17 @@ import { PyDict, PyFloat, Tensor, type PyValue } from "../../src/formats/pickle/
 import { openTorchFile, sniffFileKind, withTorchFile, type TorchFile } from "../../src/formats/torch/reader.js";
 import { decodeElements, float16, bfloat16 } from "../../src/formats/torch/dtypes.js";
 import { buildZip, cleanupTemp, writeTemp, type TestEntry } from "./zip-writer.js";
+import { cat, dict, f32, glob, int, pickle, reduce, str, tup, type P } from "./pickle-emitter.js";
 
 after(cleanupTemp);
 
-// ---- a tiny pickle emitter: just the opcodes torch.save uses -------------------------------
-type P = number[];
-const b = (s: string): P => [...Buffer.from(s, "latin1")];
-const cat = (...ps: P[]): P => ps.flat();
-const glob = (m: string, n: string) => b(`c${m}\n${n}\n`);
-const str = (s: string): P => { const u = Buffer.from(s); const l = Buffer.alloc(4); l.writeUInt32LE(u.length); return [0x58, ...l, ...u]; };
-const int = (n: number): P => {
-  if (n < 256) return [0x4b, n];
-  const l = Buffer.alloc(4); l.writeInt32LE(n); return [0x4a, ...l];
-};
-const tup = (...items: P[]): P => cat([0x28], ...items, [0x74]);
 const ints = (xs: number[]) => tup(...xs.map(int));
 const FALSE = [0x89];
 const pid = (key: string, type = "FloatStorage", numel = 6, mod = "torch", view?: P) =>
   cat(tup(str("storage"), glob(mod, type), str(key), str("cpu"), int(numel), ...(view ? [view] : [])), [0x51]);
-const reduce = (callee: P, ...args: P[]) => cat(callee, tup(...args), [0x52]);
 const odict = () => reduce(glob("collections", "OrderedDict"));
 const v2 = (storage: P, offset: number, size: number[], stride: number[]) =>
   reduce(glob("torch._utils", "_rebuild_tensor_v2"), storage, int(offset), ints(size), ints(stride), FALSE, odict());
-const dict = (...kv: [string, P][]) => cat([0x7d, 0x28], ...kv.map(([k, v]) => cat(str(k), v)), [0x75]);
-const pickle = (body: P) => Uint8Array.from(cat([0x80, 0x02], body, [0x2e]));
-
-function f32(...xs: number[]): Uint8Array {
-  const out = Buffer.alloc(xs.length * 4);
-  xs.forEach((x, i) => out.writeFloatLE(x, i * 4));
-  return out;
-}
 
 function torchZip(prefix: string, pkl: Uint8Array, storages: Record<string, Uint8Array>, extra: TestEntry[] = []): string {
   const entries: TestEntry[] = [{ name: `${prefix}/data.pkl`, data: pkl }, ...extra];

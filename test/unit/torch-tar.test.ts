@@ -9,29 +9,14 @@ import { isTarHeader } from "../../src/formats/torch/tar.js";
 import { inspectFile } from "../../src/inspect/inspect.js";
 import { HAS_REALWORLD, REALWORLD } from "../helpers.js";
 import { cleanupTemp, writeTemp } from "./zip-writer.js";
+import { cat, dict, f32, glob, int, pickle, reduce, str, tup, type P } from "./pickle-emitter.js";
 
 after(cleanupTemp);
 
-// ---- a tiny pickle emitter ----------------------------------------------------------------
-type P = number[];
-const b = (s: string): P => [...Buffer.from(s, "latin1")];
-const cat = (...ps: P[]): P => ps.flat();
-const glob = (m: string, n: string) => b(`c${m}\n${n}\n`);
-const str = (s: string): P => { const u = Buffer.from(s); const l = Buffer.alloc(4); l.writeUInt32LE(u.length); return [0x58, ...l, ...u]; };
-const int = (n: number | bigint): P => {
-  if (typeof n === "number" && n >= 0 && n < 256) return [0x4b, n];
-  if (typeof n === "number" && n >= -(2 ** 31) && n < 2 ** 31) { const l = Buffer.alloc(4); l.writeInt32LE(n); return [0x4a, ...l]; }
-  const l = Buffer.alloc(8); l.writeBigInt64LE(BigInt(n)); return [0x8a, 8, ...l];
-};
-const tup = (...items: P[]): P => cat([0x28], ...items, [0x74]);
 const list = (...items: P[]): P => (items.length ? cat([0x5d, 0x28], ...items, [0x65]) : [0x5d]);
 const persid = (key: string): P => cat(str(key), [0x51]);
-const reduce = (callee: P, ...args: P[]) => cat(callee, tup(...args), [0x52]);
-const dict = (...kv: [string, P][]) => cat([0x7d, 0x28], ...kv.map(([k, v]) => cat(str(k), v)), [0x75]);
-const pickle = (body: P): Buffer => Buffer.from(cat([0x80, 0x02], body, [0x2e]));
 const i64 = (...xs: (number | bigint)[]) => { const o = Buffer.alloc(8 * xs.length); xs.forEach((x, i) => o.writeBigInt64LE(BigInt(x), 8 * i)); return o; };
 const i32 = (x: number) => { const o = Buffer.alloc(4); o.writeInt32LE(x); return o; };
-const f32 = (...xs: number[]) => { const o = Buffer.alloc(4 * xs.length); xs.forEach((x, i) => o.writeFloatLE(x, 4 * i)); return o; };
 
 // ---- a tiny ustar writer ----------------------------------------------------------------
 /** One pax record: "<len> key=value\n", where len counts itself. */
