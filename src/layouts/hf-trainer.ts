@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { basename } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { PyCall, isDict, toNumber, type PyValue } from "../formats/pickle/values.js";
 import type { VerifyOptions } from "../checks/define.js";
 import { baseCheckpoint, examineAll, leftovers } from "./common.js";

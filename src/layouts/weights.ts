@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { FileLoader } from "./file-loader.js";
 import type { ExpectedFile, ShardIndex, WeightsView } from "./types.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ReportSchema } from "./schema.js";
 
 /** The JSON report's schema as JSON Schema (zod 4's own export), for scripts in other languages: docs/report.schema.json. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { FormatError } from "../errors.js";
 import { DTYPE_NAMES, safetensorsDtypeBits, safetensorsToTorchDtype } from "./dtypes.js";
 import { scanHeaderJson } from "./jsonScan.js";

@@ -1,0 +1,59 @@
+// `npm run bundle` (part of `npm run build`): the CLI as one script plus a V8 code cache for it.
+//
+// 1. dist/cli/main.js and everything it imports (commander, chalk, zod, fflate) become one
+//    CommonJS bundle wrapped as a function expression, dist/bundle/cli.js, which
+//    bin/verify-checkpoint.js compiles with vm.Script. The --deep worker is bundled on its own.
+// 2. The bundle is compiled here and run in this process on a few of the shipped fixtures, so
+//    V8 compiles the functions a verification uses; the bytecode is saved as dist/bundle/cli.cache.
+//    The bin hands it to vm.Script; V8 rejects it (and compiles as usual) unless the source, the
+//    V8 version and the V8 flags are the ones it was made with. See docs/decisions.md.
+import { build } from "esbuild";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import vm from "node:vm";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const OUT = join(ROOT, "dist", "bundle");
+const SCRIPT = join(OUT, "cli.js");
+const CACHE = join(OUT, "cli.cache");
+
+const common = { bundle: true, platform: "node", target: "node20", minifyWhitespace: true, minifySyntax: true, logLevel: "warning" };
+
+// The wrapper's parameters are what the bin passes; import.meta.url (the worker's URL, the
+// package.json lookup) becomes the bundle's own file URL.
+await build({
+  ...common,
+  entryPoints: [join(ROOT, "dist", "cli", "main.js")],
+  outfile: SCRIPT,
+  format: "cjs",
+  define: { "import.meta.url": "__vcMetaUrl" },
+  banner: { js: '(function (exports, require, module, __filename, __dirname) {var __vcMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  footer: { js: "\n})" },
+});
+await build({
+  ...common,
+  entryPoints: [join(ROOT, "dist", "integrity", "worker.js")],
+  outfile: join(OUT, "worker.js"),
+  format: "esm",
+  banner: { js: "import { createRequire as __vcRequire } from 'node:module'; const require = __vcRequire(import.meta.url);" },
+});
+
+// The same steps as the bin, then a few representative runs with the output discarded.
+const script = new vm.Script(readFileSync(SCRIPT, "utf8"), { filename: SCRIPT });
+const cli = { exports: {} };
+script.runInThisContext()(cli.exports, createRequire(SCRIPT), cli, SCRIPT, dirname(SCRIPT));
+const silent = { stdout: () => {}, stderr: () => {}, colorLevel: 0, stderrIsTTY: false, env: {} };
+const fixture = (rel) => join(ROOT, "fixtures", "checkpoints", rel);
+const runs = [
+  ["--checkpoint_path", fixture("training-state/ok"), "--json"],
+  ["--checkpoint_path", fixture("training-state/ok")],
+];
+for (const args of runs) {
+  const code = await cli.exports.main([process.execPath, SCRIPT, ...args], silent);
+  if (code !== 0) throw new Error(`code-cache run ${args.join(" ")} exited ${code}`);
+}
+const data = script.createCachedData();
+writeFileSync(CACHE, data);
+console.log(`dist/bundle/cli.js ${(readFileSync(SCRIPT).length / 1024).toFixed(0)} KiB, code cache ${(data.length / 1024).toFixed(0)} KiB`);
