@@ -1,5 +1,4 @@
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import { runRegion, type RegionJob, type RegionResult } from "./region.js";
 
 /** Below this many bytes, starting a thread costs more than it saves. */
@@ -19,6 +18,8 @@ export async function runJobs(jobs: RegionJob[], progress?: (bytes: number) => v
   const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.length - jobs[a]!.length);
   let next = 0;
   const take = () => (next < order.length ? order[next++] : undefined);
+  // Loaded here, not at the top: default mode never starts a thread and should not pay for the module.
+  const { Worker } = await import("node:worker_threads");
   const workers = Array.from({ length: threads - 1 }, () => new Worker(new URL("./worker.js", import.meta.url)));
   try {
     const viaWorkers = workers.map(

@@ -31,7 +31,7 @@ describe("package.json", () => {
   it("bin points at built JavaScript with a shebang; engines, exports with types, files", () => {
     const bin = join(ROOT, pkg.bin["verify-checkpoint"]!);
     assert.match(readFileSync(bin, "utf8"), /^#!\/usr\/bin\/env node\n/);
-    assert.match(readFileSync(bin, "utf8"), /"\.\.\/dist\/bundle\/cli\.js"/, "the bin runs the built code");
+    assert.match(readFileSync(bin, "utf8"), /join\(__dirname, "\.\.", "dist", "bundle"\)/, "the bin runs the built code");
     assert.equal(pkg.engines.node, ">=20");
     const exp = (pkg as unknown as { exports: Record<string, { types: string; import: string }> }).exports["."]!;
     assert.ok(existsSync(join(ROOT, exp.types)) && existsSync(join(ROOT, exp.import)), "run npm run build first");
@@ -81,7 +81,7 @@ describe("npm pack and npm install -g from the tarball", () => {
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   it("the tarball ships the built code, types, docs and the Python helper, and nothing of the sources", () => {
-    for (const f of ["package.json", "bin/verify-checkpoint.js", "dist/bundle/cli.js", "dist/bundle/cli.cache", "dist/bundle/worker.js", "dist/index.js", "dist/index.d.ts", "dist/cli/main.js", "docs/codes.md", "python/verify_checkpoint.py"]) assert.ok(packed.includes(f), f);
+    for (const f of ["package.json", "bin/verify-checkpoint.cjs", "dist/bundle/cli.js", "dist/bundle/cli.cache", "dist/bundle/worker.js", "dist/index.js", "dist/index.d.ts", "dist/cli/main.js", "docs/codes.md", "python/verify_checkpoint.py"]) assert.ok(packed.includes(f), f);
     const stray = packed.filter((f) => /^(src|test|fixtures|dist-test|bench|scripts|\.build-[^/]*)\//.test(f) || f.endsWith(".tgz") || f.includes("test_verify_checkpoint"));
     assert.deepEqual(stray, []);
   });
