@@ -16,7 +16,7 @@ const RUNS = Math.max(1, Number(process.env["BENCH_RUNS"] ?? 5) || 5);
 const KEEP = process.env["BENCH_KEEP"] === "1";
 // Cold cache: the page cache is dropped before every timed run (root only), as on a node that was just restarted after a pre-emption.
 const COLD = process.env["BENCH_COLD"] === "1";
-const BIN = join(ROOT, "bin", "verify-checkpoint.cjs");
+const BIN = join(ROOT, "bin", "verify-checkpoint.js");
 
 // The machine's limit for --deep: read every file of the folder once, in 8 MiB chunks into one
 // buffer, and CRC32 every byte with zlib's native crc32 (the same routine Node gives the tool).

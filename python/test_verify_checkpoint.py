@@ -2,7 +2,7 @@
 
 Run from the repository root after `npm run build`:
     python3 -m unittest discover -s python
-The CLI under test is the repository's bin/verify-checkpoint.cjs unless
+The CLI under test is the repository's bin/verify-checkpoint.js unless
 VERIFY_CHECKPOINT_BIN is set (the npm test sets nothing: it tests the build).
 """
 
@@ -20,7 +20,7 @@ from verify_checkpoint import CheckpointVerificationError, quick_verify_checkpoi
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "checkpoints" / "training-state"
-BIN = os.environ.get("VERIFY_CHECKPOINT_BIN") or str(ROOT / "bin" / "verify-checkpoint.cjs")
+BIN = os.environ.get("VERIFY_CHECKPOINT_BIN") or str(ROOT / "bin" / "verify-checkpoint.js")
 
 
 class QuickVerifyCheckpoint(unittest.TestCase):

@@ -14,8 +14,8 @@ the ``verify-checkpoint`` CLI (Node.js) with ``--json`` and
 Standard library only, so it can be copied next to any training script.
 
 The CLI is found, in order, through ``$VERIFY_CHECKPOINT_BIN`` (a path to the
-executable, or to ``bin/verify-checkpoint.cjs``), ``verify-checkpoint`` on
-``PATH`` (``npm install -g``), and ``node ../bin/verify-checkpoint.cjs``
+executable, or to ``bin/verify-checkpoint.js``), ``verify-checkpoint`` on
+``PATH`` (``npm install -g``), and ``node ../bin/verify-checkpoint.js``
 relative to this file (a clone of the repository, built with
 ``npm run build``).
 
@@ -73,7 +73,7 @@ def _cli_command() -> List[str]:
     on_path = shutil.which("verify-checkpoint")
     if on_path:
         return [on_path]
-    repo_bin = Path(__file__).resolve().parent.parent / "bin" / "verify-checkpoint.cjs"
+    repo_bin = Path(__file__).resolve().parent.parent / "bin" / "verify-checkpoint.js"
     if repo_bin.is_file():
         return _with_node(str(repo_bin))
     raise RuntimeError(

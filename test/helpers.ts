@@ -13,7 +13,7 @@ export const ROOT = (() => {
 export const FIXTURES = join(ROOT, "fixtures");
 export const REALWORLD = resolve(ROOT, "..", "shared", "realworld");
 export const HAS_REALWORLD = existsSync(REALWORLD);
-export const BIN = join(ROOT, "bin", "verify-checkpoint.cjs");
+export const BIN = join(ROOT, "bin", "verify-checkpoint.js");
 
 export function fixture(...parts: string[]): string {
   return join(FIXTURES, ...parts);

@@ -47,6 +47,11 @@ export class RandomAccessFile {
 
   /** Reads exactly `length` bytes at `offset`, or throws TRUNCATED naming what was being read. */
   async read(offset: number, length: number, what = "data"): Promise<Buffer> {
+    return this.readSync(offset, length, what);
+  }
+
+  /** `read` without the promise, for loops over hundreds of small reads (local headers, step values). */
+  readSync(offset: number, length: number, what = "data"): Buffer {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new FormatError("BAD_RANGE", `invalid byte range for ${what}: offset ${offset}, length ${length}`);
     }

@@ -81,7 +81,7 @@ describe("npm pack and npm install -g from the tarball", () => {
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   it("the tarball ships the built code, types, docs and the Python helper, and nothing of the sources", () => {
-    for (const f of ["package.json", "bin/verify-checkpoint.cjs", "dist/bundle/cli.js", "dist/bundle/cli.cache", "dist/bundle/worker.js", "dist/index.js", "dist/index.d.ts", "dist/cli/main.js", "docs/codes.md", "python/verify_checkpoint.py"]) assert.ok(packed.includes(f), f);
+    for (const f of ["package.json", "bin/verify-checkpoint.js", "bin/package.json", "dist/bundle/cli.js", "dist/bundle/cli.cache", "dist/bundle/worker.js", "dist/index.js", "dist/index.d.ts", "dist/cli/main.js", "docs/codes.md", "python/verify_checkpoint.py"]) assert.ok(packed.includes(f), f);
     const stray = packed.filter((f) => /^(src|test|fixtures|dist-test|bench|scripts|\.build-[^/]*)\//.test(f) || f.endsWith(".tgz") || f.includes("test_verify_checkpoint"));
     assert.deepEqual(stray, []);
   });

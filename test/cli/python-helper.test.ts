@@ -18,7 +18,7 @@ it("python/verify_checkpoint.py: python3 -m unittest discover -s python", { skip
     encoding: "utf8",
     timeout: 120_000,
     // This build's CLI, whatever is on PATH; no __pycache__ left in the tree.
-    env: { ...process.env, VERIFY_CHECKPOINT_BIN: join(ROOT, "bin", "verify-checkpoint.cjs"), PYTHONDONTWRITEBYTECODE: "1" },
+    env: { ...process.env, VERIFY_CHECKPOINT_BIN: join(ROOT, "bin", "verify-checkpoint.js"), PYTHONDONTWRITEBYTECODE: "1" },
   });
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   assert.match(r.stderr, /^OK$/m, r.stderr);

@@ -2,7 +2,7 @@
  * `npm run fuzz -- --seed N --count N [--start I] [--spawn-every N] [--progress N] [--heap-bound-mb N]`
  * `npm run fuzz -- --seed N --index I`   regenerate and run one mutant
  * `npm run fuzz -- --replay DIR`          re-run a failure saved under /tmp/verify-checkpoint-fuzz/
- * `--bin` spawns bin/verify-checkpoint.cjs (which runs dist/) instead of this build's CLI.
+ * `--bin` spawns bin/verify-checkpoint.js (which runs dist/) instead of this build's CLI.
  *
  * Exits 0 when no mutant failed, 1 otherwise. Run with `node --expose-gc` so
  * the heap bound is measured after garbage collection (npm run fuzz does).

@@ -13,7 +13,7 @@ import { renderInspectJson, renderInspectText } from "../../src/inspect/render.j
 import { fileURLToPath } from "node:url";
 import { BIN } from "../helpers.js";
 
-/** What the spawned sample runs: this build's CLI (default) or bin/verify-checkpoint.cjs (uses dist/). */
+/** What the spawned sample runs: this build's CLI (default) or bin/verify-checkpoint.js (uses dist/). */
 let cliEntry = fileURLToPath(new URL("./cli-entry.js", import.meta.url));
 
 export function useBin(): void {

@@ -98,7 +98,7 @@ export function scanHeaderJson(text: string): HeaderScan {
         if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
           let j = i + 1;
           while (j < len && isNumberChar(text.charCodeAt(j))) j++;
-          checkNumber(out, stack, text.slice(i, j));
+          if (stack.length === 3 && !isPlainSafeUint(text, i, j)) checkNumber(out, stack, text.slice(i, j));
           i = j;
         } else {
           // whitespace, ':' and the letters of true/false/null
@@ -124,6 +124,16 @@ function stringEnd(text: string, start: number): number {
 
 function isNumberChar(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
+}
+
+/** Digits only, no leading zero, below 2^53: what every real shape and offset is (checked without a slice). */
+function isPlainSafeUint(text: string, i: number, j: number): boolean {
+  if (j - i > 15 || (text.charCodeAt(i) === 0x30 && j - i > 1)) return false;
+  for (let k = i; k < j; k++) {
+    const c = text.charCodeAt(k);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 function checkNumber(out: HeaderScan, stack: Frame[], raw: string): void {

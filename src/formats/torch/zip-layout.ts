@@ -3,7 +3,7 @@ import { decodePickle } from "../pickle/decoder.js";
 import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js";
 import type { RandomAccessFile } from "../../io/file.js";
 import { readZip, type ZipArchive, type ZipEntry } from "../zip/central-directory.js";
-import { entryDataOffset, prefetchDataOffsets, readEntry } from "../zip/entry.js";
+import { entryDataOffset, knownDataOffset, prefetchDataOffsets, readEntry } from "../zip/entry.js";
 import { TorchRebuilder, type TorchProblem } from "./rebuild.js";
 import type { StorageLocation } from "./reader.js";
 
@@ -14,8 +14,6 @@ import type { StorageLocation } from "./reader.js";
  */
 
 export const MAX_DATA_PKL = 2 * 1024 * 1024 * 1024;
-/** Local headers are read this many at a time: one small read each, overlapped. */
-const HEADER_BATCH = 64;
 
 export interface ZipLayoutResult {
   zip: ZipArchive;
@@ -99,25 +97,24 @@ async function locateStorages(zip: ZipArchive, p: (rec: string) => string, rb: T
   const locations = new Map<string, StorageLocation>();
   const refs = [...rb.storages.values()];
   await prefetchDataOffsets(zip, refs.flatMap((r) => zip.byName.get(p(`data/${r.key}`)) ?? []));
-  for (let i = 0; i < refs.length; i += HEADER_BATCH) {
-    await Promise.all(refs.slice(i, i + HEADER_BATCH).map(async (ref) => {
-      const name = p(`data/${ref.key}`);
-      const e = zip.byName.get(name);
-      if (!e) {
-        problems.push({ code: "TORCH_STORAGE_MISSING", message: `the pickle references storage ${ref.key} but the archive has no ${JSON.stringify(name)}`, key: ref.key });
-        return;
-      }
-      if (e.uncompressedSize !== ref.nbytes) {
-        problems.push({ code: "TORCH_STORAGE_SIZE_MISMATCH", message: `${JSON.stringify(name)} holds ${e.uncompressedSize} bytes but the pickle describes ${ref.numel} x ${ref.dtype} = ${ref.nbytes} bytes`, key: ref.key });
-      }
-      try {
-        const offset = await entryDataOffset(zip, e);
-        locations.set(ref.key, { key: ref.key, offset, length: e.method === 0 ? e.uncompressedSize : e.compressedSize, compressed: e.method !== 0 });
-      } catch (err) {
-        if (!(err instanceof FormatError)) throw err;
-        problems.push({ code: err.code, message: err.message, key: ref.key, offset: err.offset });
-      }
-    }));
+  // A plain loop: after the prefetch, every offset is known unless its local header is bad.
+  for (const ref of refs) {
+    const name = p(`data/${ref.key}`);
+    const e = zip.byName.get(name);
+    if (!e) {
+      problems.push({ code: "TORCH_STORAGE_MISSING", message: `the pickle references storage ${ref.key} but the archive has no ${JSON.stringify(name)}`, key: ref.key });
+      continue;
+    }
+    if (e.uncompressedSize !== ref.nbytes) {
+      problems.push({ code: "TORCH_STORAGE_SIZE_MISMATCH", message: `${JSON.stringify(name)} holds ${e.uncompressedSize} bytes but the pickle describes ${ref.numel} x ${ref.dtype} = ${ref.nbytes} bytes`, key: ref.key });
+    }
+    try {
+      const offset = knownDataOffset(e) ?? (await entryDataOffset(zip, e));
+      locations.set(ref.key, { key: ref.key, offset, length: e.method === 0 ? e.uncompressedSize : e.compressedSize, compressed: e.method !== 0 });
+    } catch (err) {
+      if (!(err instanceof FormatError)) throw err;
+      problems.push({ code: err.code, message: err.message, key: ref.key, offset: err.offset });
+    }
   }
   return locations;
 }

@@ -62,6 +62,11 @@ export async function entryDataOffset(zip: ZipArchive, e: ZipEntry): Promise<num
  * that lie close together (small storages) are read as one span. Entries that
  * fail here are left for entryDataOffset, which reports them precisely.
  */
+/** The data offset when a previous read already validated the entry's local header. */
+export function knownDataOffset(e: ZipEntry): number | undefined {
+  return dataOffsets.get(e);
+}
+
 export async function prefetchDataOffsets(zip: ZipArchive, entries: ZipEntry[]): Promise<void> {
   const todo = entries.filter((e) => !dataOffsets.has(e)).sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
   let i = 0;
@@ -76,7 +81,7 @@ export async function prefetchDataOffsets(zip: ZipArchive, entries: ZipEntry[]):
       end = Math.max(end, headerEnd(next));
       j++;
     }
-    const span = await zip.file.read(first.localHeaderOffset, Math.min(end, zip.file.size) - first.localHeaderOffset, "zip local headers");
+    const span = zip.file.readSync(first.localHeaderOffset, Math.min(end, zip.file.size) - first.localHeaderOffset, "zip local headers");
     for (let k = i; k < j; k++) {
       const e = todo[k]!;
       const rel = e.localHeaderOffset - first.localHeaderOffset;

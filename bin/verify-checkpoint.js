@@ -3,7 +3,7 @@
 // Loads the bundled CLI (dist/bundle/cli.js, one function expression) with the V8 code cache
 // `npm run build` made for it: start-up is most of what a default-mode run costs. A cache made by
 // another Node or V8 version is rejected by V8, which then compiles the bundle as usual.
-// CommonJS, so starting the CLI does not start Node's ES module loader.
+// CommonJS (bin/package.json says so), so starting the CLI does not start Node's ES module loader.
 const { readFileSync } = require("node:fs");
 const { join } = require("node:path");
 const { Script } = require("node:vm");
