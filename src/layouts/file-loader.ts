@@ -4,8 +4,9 @@ import { FormatError, isFormatError } from "../formats/errors.js";
 import { decodePickleStreams, PickleError } from "../formats/pickle/decoder.js";
 import type { PyValue, Tensor } from "../formats/pickle/values.js";
 import { readSafetensors } from "../formats/safetensors/index.js";
-import { openTorchFile, sniffFileKind, type TorchFile } from "../formats/torch/reader.js";
-import { ioError } from "../io/file.js";
+import { openTorchFile, type FileKind, type TorchFile } from "../formats/torch/reader.js";
+import { sniffOpen } from "../formats/torch/sniff.js";
+import { ioError, RandomAccessFile } from "../io/file.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
 import { scanSafetensors, scanTorchFile, type IntegrityResult } from "../integrity/scan.js";
 import type { SafetensorsFile } from "../formats/safetensors/index.js";
@@ -36,7 +37,9 @@ export class FileLoader {
   private readonly safetensorsByRel = new Map<string, SafetensorsFile>();
   private readonly decoded = new Map<string, Promise<DecodedState>>();
   /** The first-bytes look is taken once per file: examine() and decode() both need it. */
-  private readonly sniffed = new Map<string, ReturnType<typeof sniffFileKind>>();
+  private readonly sniffed = new Map<string, Promise<{ kind: FileKind; detail: string }>>();
+  /** One handle per file for the sniff and the decode, so a zip's central directory is parsed once. */
+  private readonly handles = new Map<string, Promise<RandomAccessFile>>();
 
   constructor(
     readonly root: string,
@@ -82,13 +85,22 @@ export class FileLoader {
     return problem ? { ...spec, problem } : { ...spec, size: info.size };
   }
 
-  private sniff(rel: string): ReturnType<typeof sniffFileKind> {
+  private sniff(rel: string): Promise<{ kind: FileKind; detail: string }> {
     let p = this.sniffed.get(rel);
     if (!p) {
-      p = sniffFileKind(this.abs(rel));
+      p = this.handle(rel).then(sniffOpen);
       this.sniffed.set(rel, p);
     }
     return p;
+  }
+
+  private handle(rel: string): Promise<RandomAccessFile> {
+    let h = this.handles.get(rel);
+    if (!h) {
+      h = RandomAccessFile.open(this.abs(rel));
+      this.handles.set(rel, h);
+    }
+    return h;
   }
 
   /** Decodes a torch (zip or legacy) or raw pickle file once; judges its globals. */
@@ -108,7 +120,7 @@ export class FileLoader {
     try {
       const sniff = await this.sniff(rel);
       if (sniff.kind === "pickle") return await this.decodeRawPickle(rel);
-      const file = await openTorchFile(path);
+      const file = await openTorchFile(path, { file: await this.handle(rel) });
       this.open.push(file);
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
@@ -197,6 +209,8 @@ export class FileLoader {
 
   async close(): Promise<void> {
     await Promise.all(this.open.map((f) => f.close()));
+    // Handles that were only sniffed, or whose decode failed (closing twice is a no-op).
+    for (const h of this.handles.values()) await h.then((f) => f.close(), () => undefined);
   }
 }
 

@@ -20,6 +20,8 @@ export interface CallJudgement {
 }
 
 const RECONSTRUCTORS = new Set(["copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__"]);
+/** The names of GETATTR, PARTIAL and the RECONSTRUCTORS: any other callee name needs no call analysis. */
+const ANALYSED_NAMES = new Set(["getattr", "partial", "_reconstructor", "__newobj__", "__newobj_ex__"]);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function qualnameOf(g: PyGlobal): string {
@@ -30,6 +32,7 @@ export function qualnameOf(g: PyGlobal): string {
 export function judgeCallee(call: PyCall, options: SafetyOptions): CallJudgement | undefined {
   const callee = call.callee;
   if (callee instanceof PyGlobal) {
+    if (!ANALYSED_NAMES.has(callee.name)) return undefined; // a torch rebuild, a class: its global verdict says it all
     const q = qualnameOf(callee);
     const base = { global: q, module: normaliseModule(callee.module), name: callee.name, offset: call.offset };
     if (q === GETATTR) return { ...base, ...judgeGetattr(call, options) };
@@ -156,12 +159,19 @@ export class StringScanner {
   scanCall(call: PyCall): string | undefined {
     // Marked first so an enclosing call does not report the same string again.
     this.visited.add(call);
-    return this.scan([...call.args, ...(call.kwargs === undefined ? [] : [call.kwargs]), ...(call.state === undefined ? [] : [call.state])]);
+    const stack: PyValue[] = [];
+    for (const arg of call.args) stack.push(arg);
+    if (call.kwargs !== undefined) stack.push(call.kwargs);
+    if (call.state !== undefined) stack.push(call.state);
+    return this.walk(stack);
   }
 
   /** The first code-like string's reason among `roots`, or undefined. */
   scan(roots: PyValue[]): string | undefined {
-    const stack: PyValue[] = [...roots];
+    return this.walk([...roots]);
+  }
+
+  private walk(stack: PyValue[]): string | undefined {
     while (stack.length > 0) {
       if (this.budget-- <= 0) {
         this.exhausted = true;
@@ -173,16 +183,21 @@ export class StringScanner {
         if (reason) return reason;
         continue;
       }
-      if (v === null || typeof v !== "object" || this.visited.has(v)) continue;
+      if (v === null || typeof v !== "object") continue;
+      // Only values that hold other values or bytes are walked (and remembered): a tensor, a
+      // storage, a global or a float has nothing from the file to look into.
+      const container = v instanceof PyList || v instanceof PyTuple || v instanceof PySet;
+      if (!container && !(v instanceof PyDict) && !(v instanceof PyCall) && !(v instanceof PyBytes)) continue;
+      if (this.visited.has(v)) continue;
       this.visited.add(v);
       // Loops rather than push(...items): spreading a 200k-item list overflows the call stack.
-      if (v instanceof PyList || v instanceof PyTuple || v instanceof PySet) for (const item of v.items) stack.push(item);
+      if (container) for (const item of v.items) stack.push(item);
       else if (v instanceof PyDict) for (const [k, val] of v.map) stack.push(k, val);
       else if (v instanceof PyCall) {
         for (const arg of v.args) stack.push(arg);
         if (v.kwargs !== undefined) stack.push(v.kwargs);
         if (v.state !== undefined) stack.push(v.state);
-      } else if (v instanceof PyBytes && v.bytes.length <= 65536) {
+      } else if (v.bytes.length <= 65536) {
         const reason = this.checkString(Buffer.from(v.bytes).toString("latin1"));
         if (reason) return reason;
       }

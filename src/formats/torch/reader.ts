@@ -58,6 +58,8 @@ export interface OpenTorchOptions {
   pickleLimits?: Partial<PickleLimits>;
   /** Consulted for calls the torch rebuild hook leaves alone. */
   reduce?: ReduceHook;
+  /** An already open handle on `path` (its parsed zip directory is reused); closed with the TorchFile. */
+  file?: RandomAccessFile;
 }
 
 /** readValues default: enough to show a tensor, never a whole large one. */
@@ -66,7 +68,7 @@ export const DEFAULT_READ_VALUES = 1024;
 const MAX_SPAN = 4 * 1024 * 1024;
 
 export async function openTorchFile(path: string, options: OpenTorchOptions = {}): Promise<TorchFile> {
-  const file = await RandomAccessFile.open(path);
+  const file = options.file ?? (await RandomAccessFile.open(path));
   try {
     const head = await file.read(0, Math.min(4, file.size), "file head");
     const base = { path, size: file.size, file, close: () => file.close() };

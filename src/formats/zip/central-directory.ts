@@ -44,7 +44,18 @@ export function isZipSignature(first4: Uint8Array): boolean {
   return first4.length >= 4 && first4[0] === 0x50 && first4[1] === 0x4b && first4[2] === 0x03 && first4[3] === 0x04;
 }
 
+/** Central directories already parsed, by handle: a file sniffed and then decoded is parsed once. */
+const parsed = new WeakMap<RandomAccessFile, ZipArchive>();
+
 export async function readZip(file: RandomAccessFile): Promise<ZipArchive> {
+  const known = parsed.get(file);
+  if (known) return known;
+  const zip = await parseZip(file);
+  parsed.set(file, zip);
+  return zip;
+}
+
+async function parseZip(file: RandomAccessFile): Promise<ZipArchive> {
   const end = await findEnd(file);
   let { entryCount, cdSize, cdOffset } = end;
   // The ZIP64 records win when present: torch always writes them and clamps the classic fields.
