@@ -41,6 +41,9 @@ const MODES: Mode[] = [
   { name: "torch.load (Python)", cmd: PYTHON, args: (d) => [join(ROOT, "bench", "torch_load.py"), d], reads: false },
   { name: "native limit: read+crc32", cmd: process.execPath, args: (d) => ["-e", LIMIT_SCRIPT, d], reads: true },
   { name: "read only: cat > /dev/null", cmd: "cat", args: (d) => folderFiles(d), reads: true, discardStdout: true },
+  // What any run of the CLI pays before it looks at a checkpoint: Node's own start, then that plus loading the CLI.
+  { name: "floor: node -e 0", cmd: process.execPath, args: () => ["-e", "0"], reads: false },
+  { name: "floor: verify-checkpoint --version", cmd: process.execPath, args: () => [BIN, "--version"], reads: false },
 ];
 
 interface Sample { ms: number; peakKb: number | null; exit: number | null; stderr: string }
@@ -205,6 +208,11 @@ function main(): number {
       const why = bad?.stderr.split("\n").find((l) => /error/i.test(l)) ?? bad?.stderr.trim().split("\n").pop();
       if (bad) notes.push(`${size} ${m.name}: exit ${bad.exit}: ${why ?? ""}`);
     }
+    const defaultMs = med(MODES[0]!);
+    notes.push(
+      `${size}: 25× torch.load is ${(torchMs / 25).toFixed(0)} ms; Node's own start takes ${med(MODES[6]!).toFixed(0)} ms and the CLI loaded and doing nothing ${med(MODES[7]!).toFixed(0)} ms, ` +
+        `so default mode spends ${(defaultMs - med(MODES[7]!)).toFixed(0)} ms on the checkpoint itself (${(torchMs / defaultMs).toFixed(1)}× end to end)`,
+    );
     // --deep runs on one thread per core, so it may beat the one-thread limit; it cannot beat a plain read of every byte.
     const catMs = med(MODES[5]!);
     if (med(MODES[1]!) < catMs * 0.9) {
