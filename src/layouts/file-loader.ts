@@ -44,6 +44,8 @@ export class FileLoader {
   constructor(
     readonly root: string,
     readonly allowGlobals: string[],
+    /** --deep locates every storage record up front (it reads them all); default mode only the ones it reads. */
+    private readonly deep = false,
   ) {}
 
   abs(rel: string): string {
@@ -120,7 +122,7 @@ export class FileLoader {
     try {
       const sniff = await this.sniff(rel);
       if (sniff.kind === "pickle") return await this.decodeRawPickle(rel);
-      const file = await openTorchFile(path, { file: await this.handle(rel) });
+      const file = await openTorchFile(path, { file: await this.handle(rel), storageHeaders: this.deep ? "all" : "on-read" });
       this.open.push(file);
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });

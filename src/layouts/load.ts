@@ -39,7 +39,7 @@ export async function loadCheckpoint(path: string, options: VerifyOptions): Prom
     return { checkpoint: c, close: async () => undefined };
   }
   if (info.isDirectory()) {
-    const loader = new FileLoader(path, options.allowGlobals);
+    const loader = new FileLoader(path, options.allowGlobals, options.deep);
     const names = await readdir(path).catch(() => [] as string[]);
     const layout = forced ?? detectFolder(basename(path), names);
     const checkpoint =
@@ -54,7 +54,7 @@ export async function loadCheckpoint(path: string, options: VerifyOptions): Prom
     if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress);
     return { checkpoint, close: () => loader.close() };
   }
-  const loader = new FileLoader(dirname(path), options.allowGlobals);
+  const loader = new FileLoader(dirname(path), options.allowGlobals, options.deep);
   const layout = forced ?? (path.toLowerCase().endsWith(".ckpt") ? "lightning" : "generic");
   const checkpoint =
     layout === "lightning" ? await loadLightning(loader, basename(path)) : layout === "generic" ? await loadGeneric(loader, basename(path)) : notAFolder(path, layout);

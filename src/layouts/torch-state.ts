@@ -23,7 +23,7 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
   const momentShapes: OptimizerView["momentShapes"] = [];
   for (const [param, s] of state.entries()) {
     if (!isDict(s)) continue;
-    // One small read per parameter when `step` is a tensor: issued together, they overlap on libuv's thread pool.
+    // One small read per parameter when `step` is a tensor (its record and local header in one read).
     pending.push(numberOf(s.get("step"), scalar).then((step) => ({ param: String(param), step })));
     const moment = s.entries().find(([k, x]) => k !== "step" && x instanceof Tensor && x.shape.length > 0)?.[1] as Tensor | undefined;
     if (moment) momentShapes.push({ param: String(param), shape: moment.shape });

@@ -64,6 +64,38 @@ test("zip: prefix from the first entry, strided views, shared storage", async ()
   });
 });
 
+test("zip, storageHeaders on-read: storage records are located when read, so a bad local header shows only there", async () => {
+  const body = dict(["a", v2(pid("0"), 0, [2, 3], [3, 1])], ["b", v2(pid("1", "FloatStorage", 2), 0, [2], [1])]);
+  const prefix = "model";
+  const path = writeTemp(
+    buildZip(
+      [
+        { name: `${prefix}/data.pkl`, data: pickle(body) },
+        { name: `${prefix}/data/0`, data: f32(0, 1, 2, 3, 4, 5), localExtra: 20 },
+        // The local header names another record than the central directory does.
+        { name: `${prefix}/data/1`, data: f32(7, 8), localName: `${prefix}/data/9` },
+        { name: `${prefix}/version`, data: Buffer.from("3\n") },
+      ],
+      { zip64: true },
+    ),
+    "on-read.pt",
+  );
+  const lazy = await openTorchFile(path, { storageHeaders: "on-read" });
+  try {
+    assert.deepEqual(lazy.problems, [], "nothing but the central directory is consulted for storages");
+    assert.equal(lazy.locations.size, 0);
+    assert.deepEqual(await lazy.readValues(tensorAt(lazy.value, "a"), 2), [0, 1]);
+    assert.deepEqual([...lazy.locations.keys()], ["0"], "located when read, and kept");
+    await rejectsCode(lazy.readValues(tensorAt(lazy.value, "b")), "ZIP_NAME_MISMATCH");
+  } finally {
+    await lazy.close();
+  }
+  await withTorchFile(path, async (eager) => {
+    assert.deepEqual(codes(eager), ["ZIP_NAME_MISMATCH"], "the default opens every local header");
+    assert.deepEqual([...eager.locations.keys()], ["0"]);
+  });
+});
+
 test("zip: size mismatch, missing storage and out-of-bounds tensors are problems, not errors", async () => {
   const body = dict(["a", v2(pid("0"), 0, [2, 3], [3, 1])], ["b", v2(pid("1"), 0, [2], [1])], ["c", v2(pid("0"), 4, [2, 2], [1, 1])]);
   const path = torchZip("archive", pickle(body), { "0": f32(0, 1, 2, 3, 4) });

@@ -3,13 +3,13 @@ import { RandomAccessFile } from "../../io/file.js";
 import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js";
 import type { PyValue, StorageRef, Tensor } from "../pickle/values.js";
 import type { ZipArchive } from "../zip/central-directory.js";
-import { readEntry } from "../zip/entry.js";
+import { readEntry, smallRecordBytes } from "../zip/entry.js";
 import { isZipSignature } from "../zip/central-directory.js";
 import { decodeElements, itemSizeOf, type ElementValue } from "./dtypes.js";
 import { readLegacy, sysInfoLittleEndian } from "./legacy.js";
 import type { TorchProblem } from "./rebuild.js";
 import { isTarHeader, readTorchTar } from "./tar.js";
-import { readZipLayout } from "./zip-layout.js";
+import { readZipLayout, zipStorageLocation } from "./zip-layout.js";
 
 export { sniffFileKind, type FileKind } from "./sniff.js";
 export type { TorchProblem } from "./rebuild.js";
@@ -44,6 +44,7 @@ export interface TorchFile {
   pickleOffset?: number;
   value: PyValue;
   storages: Map<string, StorageRef>;
+  /** Storage records located so far: all of them unless opened with storageHeaders "on-read". */
   locations: Map<string, StorageLocation>;
   /** Inconsistencies that leave the metadata readable: size mismatches, missing or truncated storages, out-of-bounds views. */
   problems: TorchProblem[];
@@ -60,6 +61,12 @@ export interface OpenTorchOptions {
   reduce?: ReduceHook;
   /** An already open handle on `path` (its parsed zip directory is reused); closed with the TorchFile. */
   file?: RandomAccessFile;
+  /**
+   * Zip only. "all" (the default) reads every storage record's local header when the file is
+   * opened, so `locations` is complete. "on-read" leaves each until that storage is read: default
+   * mode reads a few small storages of hundreds, and on a network file system each read is a round trip.
+   */
+  storageHeaders?: "all" | "on-read";
 }
 
 /** readValues default: enough to show a tensor, never a whole large one. */
@@ -143,7 +150,7 @@ async function readValues(file: RandomAccessFile, tf: TorchFile, t: Tensor, max 
   const n = Math.max(0, Math.min(max, numel));
   if (n === 0) return [];
   const key = t.storage.key;
-  const loc = tf.locations.get(key);
+  const loc = tf.locations.get(key) ?? (await locateOnRead(tf, key));
   if (!loc) throw new FormatError("TORCH_STORAGE_MISSING", `storage ${key} has no bytes in the file`, undefined, { key });
   const size = itemSizeOf(t.dtype);
   if (size === undefined) throw new FormatError("TORCH_UNKNOWN_DTYPE", `cannot read elements of dtype ${t.dtype}`, undefined, { key });
@@ -169,12 +176,23 @@ async function readValues(file: RandomAccessFile, tf: TorchFile, t: Tensor, max 
   if (loc.compressed) {
     bytes = gather(await inflate(tf, loc), 0);
   } else if ((hi - lo + 1) * size <= MAX_SPAN) {
-    bytes = gather(await file.read(loc.offset + lo * size, (hi - lo + 1) * size, `storage ${key}`), lo);
+    const entry = tf.zip ? storageEntry(tf, key) : undefined;
+    const small = entry && smallRecordBytes(entry);
+    bytes = gather(small ? small.subarray(lo * size, (hi + 1) * size) : await file.read(loc.offset + lo * size, (hi - lo + 1) * size, `storage ${key}`), lo);
   } else {
     bytes = new Uint8Array(n * size);
     for (let i = 0; i < n; i++) bytes.set(await file.read(loc.offset + indices[i]! * size, size, `storage ${key}`), i * size);
   }
   return decodeElements(bytes, t.dtype, n, tf.byteOrder);
+}
+
+/** A zip storage not located when the file was opened (storageHeaders "on-read"). */
+async function locateOnRead(tf: TorchFile, key: string): Promise<StorageLocation | undefined> {
+  const e = storageEntry(tf, key);
+  if (!tf.zip || !e) return undefined;
+  const loc = await zipStorageLocation(tf.zip, e, key);
+  tf.locations.set(key, loc);
+  return loc;
 }
 
 function storageEntry(tf: TorchFile, key: string) {

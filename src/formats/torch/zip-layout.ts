@@ -31,7 +31,7 @@ export interface ZipLayoutResult {
 
 export async function readZipLayout(
   file: RandomAccessFile,
-  options: { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook },
+  options: { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook; storageHeaders?: "all" | "on-read" },
 ): Promise<ZipLayoutResult> {
   const zip = await readZip(file);
   const problems: TorchProblem[] = [];
@@ -61,7 +61,7 @@ export async function readZipLayout(
   if (pickle.end < bytes.length) {
     problems.push({ code: "TORCH_TRAILING_BYTES", message: `${bytes.length - pickle.end} bytes follow the STOP of ${p("data.pkl")} (at byte ${pickle.end}); torch ignores them`, offset: pickle.end });
   }
-  const locations = await locateStorages(zip, p, rebuilder, problems);
+  const locations = await locateStorages(zip, p, rebuilder, problems, options.storageHeaders !== "on-read");
   const pickleOffset = pklEntry.method === 0 ? await entryDataOffset(zip, pklEntry) : undefined;
   return { zip, prefix, byteOrder, formatVersion, isTorchScript: zip.byName.has(p("constants.pkl")), pickle, pickleName: pklEntry.name, pickleOffset, rebuilder, locations, problems };
 }
@@ -92,11 +92,15 @@ async function readVersion(zip: ZipArchive, e: ZipEntry | undefined, problems: T
   }
 }
 
-/** Every referenced storage must have its record, of exactly numel x itemsize bytes (torch's getRecord check). */
-async function locateStorages(zip: ZipArchive, p: (rec: string) => string, rb: TorchRebuilder, problems: TorchProblem[]): Promise<Map<string, StorageLocation>> {
+/**
+ * Every referenced storage must have its record, of exactly numel x itemsize bytes (torch's getRecord
+ * check): the central directory says so. With `headers`, every record's local header is read too,
+ * for its data offset; without, that waits until a record is read (zipStorageLocation).
+ */
+async function locateStorages(zip: ZipArchive, p: (rec: string) => string, rb: TorchRebuilder, problems: TorchProblem[], headers: boolean): Promise<Map<string, StorageLocation>> {
   const locations = new Map<string, StorageLocation>();
   const refs = [...rb.storages.values()];
-  await prefetchDataOffsets(zip, refs.flatMap((r) => zip.byName.get(p(`data/${r.key}`)) ?? []));
+  if (headers) await prefetchDataOffsets(zip, refs.flatMap((r) => zip.byName.get(p(`data/${r.key}`)) ?? []));
   // A plain loop: after the prefetch, every offset is known unless its local header is bad.
   for (const ref of refs) {
     const name = p(`data/${ref.key}`);
@@ -108,13 +112,19 @@ async function locateStorages(zip: ZipArchive, p: (rec: string) => string, rb: T
     if (e.uncompressedSize !== ref.nbytes) {
       problems.push({ code: "TORCH_STORAGE_SIZE_MISMATCH", message: `${JSON.stringify(name)} holds ${e.uncompressedSize} bytes but the pickle describes ${ref.numel} x ${ref.dtype} = ${ref.nbytes} bytes`, key: ref.key });
     }
+    if (!headers) continue;
     try {
-      const offset = knownDataOffset(e) ?? (await entryDataOffset(zip, e));
-      locations.set(ref.key, { key: ref.key, offset, length: e.method === 0 ? e.uncompressedSize : e.compressedSize, compressed: e.method !== 0 });
+      locations.set(ref.key, await zipStorageLocation(zip, e, ref.key));
     } catch (err) {
       if (!(err instanceof FormatError)) throw err;
       problems.push({ code: err.code, message: err.message, key: ref.key, offset: err.offset });
     }
   }
   return locations;
+}
+
+/** Where a storage record's bytes are: its local header is read (once) and checked against the central directory. */
+export async function zipStorageLocation(zip: ZipArchive, e: ZipEntry, key: string): Promise<StorageLocation> {
+  const offset = knownDataOffset(e) ?? (await entryDataOffset(zip, e));
+  return { key, offset, length: e.method === 0 ? e.uncompressedSize : e.compressedSize, compressed: e.method !== 0 };
 }

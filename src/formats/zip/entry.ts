@@ -20,6 +20,20 @@ const MAX_DEFLATE_RATIO = 1032;
 const INFLATE_STEP = 16 * 1024;
 
 const dataOffsets = new WeakMap<ZipEntry, number>();
+/**
+ * A stored record of at most SMALL_RECORD bytes is read together with its local header (one read
+ * instead of two: an optimizer's `step` tensors are hundreds of such records). The read reaches
+ * EXTRA_ALLOWANCE bytes past the name for the extra field (torch pads it to 64-byte alignment), so
+ * it may take in the start of the next record's local header, never tensor bytes of another record.
+ */
+const smallRecords = new WeakMap<ZipEntry, Buffer>();
+const SMALL_RECORD = 64;
+const EXTRA_ALLOWANCE = 68;
+
+/** A small stored record's bytes when its local header read brought them along. */
+export function smallRecordBytes(e: ZipEntry): Buffer | undefined {
+  return smallRecords.get(e);
+}
 
 function quoted(e: ZipEntry): string {
   return JSON.stringify(e.name);
@@ -46,9 +60,12 @@ export async function entryDataOffset(zip: ZipArchive, e: ZipEntry): Promise<num
   if (at + LFH_SIZE > zip.file.size) {
     throw new FormatError("ZIP_TRUNCATED", `local header of ${quoted(e)} at byte ${at} lies past the end of the file (${zip.file.size} bytes)`, at, { entry: e.name });
   }
-  // One read covers the fixed header and, when the names agree, the local name too.
-  const h = await zip.file.read(at, Math.min(LFH_SIZE + nameOf(e).length, zip.file.size - at), `local header of ${e.name}`);
+  // One read covers the fixed header and, when the names agree, the local name too (and a small record's data).
+  const small = e.method === 0 && e.compressedSize <= SMALL_RECORD;
+  const want = LFH_SIZE + nameOf(e).length + (small ? EXTRA_ALLOWANCE + e.compressedSize : 0);
+  const h = await zip.file.read(at, Math.min(want, zip.file.size - at), `local header of ${e.name}`);
   let start = checkLocalHeader(zip, e, h);
+  if (start !== undefined && small && start - at + e.compressedSize <= h.length) smallRecords.set(e, h.subarray(start - at, start - at + e.compressedSize));
   if (start === undefined) {
     const nameLen = h.readUInt16LE(26);
     const local = await zip.file.read(at + LFH_SIZE, Math.min(nameLen, Math.max(0, zip.file.size - at - LFH_SIZE)), `local name of ${e.name}`);
@@ -166,7 +183,7 @@ export async function readEntry(zip: ZipArchive, e: ZipEntry, maxBytes = DEFAULT
     if (e.uncompressedSize > maxBytes) {
       throw new FormatError("ZIP_ENTRY_TOO_LARGE", `zip entry ${quoted(e)} is ${e.uncompressedSize} bytes, over the ${maxBytes}-byte limit for reading it into memory`, start, { entry: e.name, limit: maxBytes });
     }
-    out = await zip.file.read(start, e.compressedSize, `zip entry ${e.name}`);
+    out = smallRecords.get(e) ?? (await zip.file.read(start, e.compressedSize, `zip entry ${e.name}`));
   } else if (e.method === 8) {
     checkBomb(e, maxBytes, start);
     const input = await zip.file.read(start, e.compressedSize, `zip entry ${e.name}`);
