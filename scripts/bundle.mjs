@@ -55,6 +55,11 @@ await build({
   banner: { js: "import { createRequire as __vcRequire } from 'node:module'; const require = __vcRequire(import.meta.url);" },
 });
 
+// vm.Script code has no module loader: an import() left in the bundle would fail only when reached
+// (the --deep thread pool once did, on checkpoints over 256 MiB). Refuse to build such a bundle.
+const leftover = /\bimport\(\s*["'`]([^"'`]+)/.exec(readFileSync(SCRIPT, "utf8"));
+if (leftover) throw new Error(`dist/bundle/cli.js still has import("${leftover[1]}"): load it with require (createRequire) instead`);
+
 // The same steps as the bin, then a few representative runs with the output discarded.
 const script = new vm.Script(readFileSync(SCRIPT, "utf8"), { filename: SCRIPT });
 const cli = { exports: {} };

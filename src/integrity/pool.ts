@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { runRegion, type RegionJob, type RegionResult } from "./region.js";
 
@@ -19,7 +20,8 @@ export async function runJobs(jobs: RegionJob[], progress?: (bytes: number) => v
   let next = 0;
   const take = () => (next < order.length ? order[next++] : undefined);
   // Loaded here, not at the top: default mode never starts a thread and should not pay for the module.
-  const { Worker } = await import("node:worker_threads");
+  // require, not import(): the bundled CLI runs as a vm.Script, which has no loader for import().
+  const { Worker } = createRequire(import.meta.url)("node:worker_threads") as typeof import("node:worker_threads");
   const workers = Array.from({ length: threads - 1 }, () => new Worker(new URL("./worker.js", import.meta.url)));
   try {
     const viaWorkers = workers.map(

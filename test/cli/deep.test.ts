@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readZip, entryDataOffset } from "../../src/formats/zip/index.js";
@@ -36,6 +36,37 @@ async function storageRecords(path: string): Promise<{ name: string; offset: num
 const codesOf = (r: Awaited<ReturnType<typeof verifyCheckpoint>>) => r.checks.flatMap((c) => c.findings).filter((f) => f.level === "error").map((f) => f.code);
 
 describe("--deep", () => {
+  it("the bundled CLI runs its thread pool on a checkpoint over 256 MiB and finds a NaN at the far end", () => {
+    // Two sparse 136 MiB float32 tensors of zeros, one NaN in the last element of the second: the smallest
+    // input that takes the threaded path (256 MiB in at least two jobs), through the bin as users run it
+    // (a vm.Script bundle once could not load worker_threads there, and only the benchmark noticed).
+    const dir = mkdtempSync(join(tmpdir(), "vc-deep-big-"));
+    try {
+      const n = (136 * 1024 * 1024) / 4;
+      let header = JSON.stringify({ a: { dtype: "F32", shape: [n], data_offsets: [0, n * 4] }, b: { dtype: "F32", shape: [n], data_offsets: [n * 4, n * 8] } });
+      header += " ".repeat((8 - (header.length % 8)) % 8);
+      const fd = openSync(join(dir, "model.safetensors"), "w");
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(header.length));
+      writeSync(fd, len);
+      writeSync(fd, header);
+      ftruncateSync(fd, 8 + header.length + n * 8);
+      const nan = Buffer.alloc(4);
+      nan.writeFloatLE(NaN);
+      writeSync(fd, nan, 0, 4, 8 + header.length + (2 * n - 1) * 4);
+      closeSync(fd);
+      const plain = runCli([dir, "--json"]);
+      assert.equal(plain.code, 0, plain.stderr);
+      const deep = runCli([dir, "--deep", "--json"]);
+      assert.equal(deep.code, 1, deep.stderr);
+      const report = JSON.parse(deep.stdout) as { checks: { id: string; findings: { code: string; data: Record<string, unknown> }[] }[] };
+      const nonFinite = report.checks.find((c) => c.id === "integrity")!.findings.filter((f) => f.code === "NON_FINITE_VALUES");
+      assert.deepEqual(nonFinite.map((f) => [f.data["tensor"], f.data["count"]]), [["b", 1]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("passes the good fixture and says how much it read", async () => {
     const report = await verifyCheckpoint(fixture("checkpoints", "training-state", "ok"), { deep: true });
     assert.equal(report.exitCode, 0);

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { FormatError } from "../../src/formats/errors.js";
 import { parseSafetensorsHeader, readSafetensors, safetensorsToTorchDtype } from "../../src/formats/safetensors/index.js";
+import { plainEntry, tensorEntrySchema } from "../../src/formats/safetensors/header.js";
 
 /** 8-byte LE length + header text (+ `dataBytes` zero bytes of tensor data). */
 function file(header: string | object, dataBytes = 0, lengthOverride?: bigint): Uint8Array {
@@ -249,4 +250,31 @@ test("realworld corpus: the abuse file fails on its header length", { skip: !exi
     assert.ok(e.message.includes("1000") && e.message.includes("88"), e.message);
     return true;
   });
+});
+
+test("the hand check of a tensor entry accepts nothing zod refuses, and gives zod's value", () => {
+  const values: unknown[] = [0, 1, 7, 2 ** 53 - 1, 2 ** 53, -1, -0, 1.5, NaN, Infinity, "3", null, true, [], {}];
+  const entries: unknown[] = [null, 3, "F32", [], [{ dtype: "F32", shape: [], data_offsets: [0, 4] }]];
+  for (const dtype of ["F32", "BF16", "F8_E4M3", "f32", "F31", "", 32, null, undefined]) {
+    for (const shape of [[], [2, 3], [0], ...values.map((v) => [v]), [1, "2"], "2,3", null, undefined]) {
+      for (const offsets of [[0, 24], [24, 24], [0], [0, 24, 48], ...values.map((v) => [0, v]), ...values.map((v) => [v, 8]), "0,24", null, undefined]) {
+        const e: Record<string, unknown> = { extra: "ignored by serde and by both" };
+        if (dtype !== undefined) e["dtype"] = dtype;
+        if (shape !== undefined) e["shape"] = shape;
+        if (offsets !== undefined) e["data_offsets"] = offsets;
+        entries.push(e);
+      }
+    }
+  }
+  let accepted = 0;
+  for (const e of entries) {
+    const plain = plainEntry(e);
+    const zod = tensorEntrySchema.safeParse(e);
+    if (plain === undefined) continue; // zod decides, and words the problem
+    accepted++;
+    assert.ok(zod.success, `accepted without zod but zod refuses: ${JSON.stringify(e)}`);
+    assert.deepEqual(plain, zod.data);
+  }
+  assert.ok(accepted > 100, `only ${accepted} entries took the hand check`);
+  assert.deepEqual(plainEntry({ dtype: "F32", shape: [2, 3], data_offsets: [0, 24] }), { dtype: "F32", shape: [2, 3], data_offsets: [0, 24] });
 });

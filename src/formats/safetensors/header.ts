@@ -43,7 +43,7 @@ const USIZE_MAX = (1n << 64n) - 1n;
 const count = z.number({ error: "must be a number" }).int({ error: "must be an integer" }).nonnegative({ error: "must not be negative" });
 
 /** One tensor entry. Unknown fields are stripped, as serde ignores them. */
-const tensorEntrySchema = z.object({
+export const tensorEntrySchema = z.object({
   dtype: z.enum(DTYPE_NAMES, { error: (iss) => `unknown dtype ${JSON.stringify(iss.input)}` }),
   shape: z.array(count, { error: "must be an array of non-negative integers" }),
   data_offsets: z.tuple([count, count], { error: "must be [begin, end]" }),
@@ -57,7 +57,7 @@ const isCount = (v: unknown): v is number => typeof v === "number" && Number.isS
  * nothing else (anything this refuses goes to zod, which names the problem). One zod parse per
  * tensor was ~4 ms of a 3 GB checkpoint's 300-tensor header.
  */
-function plainEntry(v: unknown): { dtype: SafetensorsDtype; shape: number[]; data_offsets: [number, number] } | undefined {
+export function plainEntry(v: unknown): { dtype: SafetensorsDtype; shape: number[]; data_offsets: [number, number] } | undefined {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
   const { dtype, shape, data_offsets: offsets } = v as Record<string, unknown>;
   if (typeof dtype !== "string" || !DTYPE_SET.has(dtype) || !Array.isArray(shape) || !Array.isArray(offsets) || offsets.length !== 2) return undefined;
