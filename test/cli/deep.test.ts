@@ -118,6 +118,31 @@ describe("--deep", () => {
     });
   });
 
+  it("a storage record whose local header names another record passes default mode (not read) and fails --deep", async () => {
+    await withCopy("ok", async (dir) => {
+      const path = join(dir, "training_state.pth");
+      const f = await RandomAccessFile.open(path);
+      let target;
+      try {
+        const zip = await readZip(f);
+        // The largest record, a moment tensor's: default mode reads only one-element ones (`step`, the scaler's).
+        target = zip.entries.filter((e) => /\/data\/\d+$/.test(e.name)).sort((a, b) => b.uncompressedSize - a.uncompressedSize)[0]!;
+      } finally {
+        await f.close();
+      }
+      const bytes = readFileSync(path);
+      const lastNameByte = target.localHeaderOffset + 30 + Buffer.byteLength(target.name) - 1;
+      bytes[lastNameByte] = bytes[lastNameByte] === 0x39 ? 0x38 : 0x39; // the last digit of ".../data/N"
+      writeFileSync(path, bytes);
+      const shallow = await verifyCheckpoint(dir);
+      assert.equal(shallow.exitCode, 0, JSON.stringify(codesOf(shallow)));
+      const deep = await verifyCheckpoint(dir, { deep: true });
+      assert.equal(deep.exitCode, 1);
+      const messages = deep.checks.flatMap((c) => c.findings).filter((x) => x.level === "error").map((x) => x.message);
+      assert.ok(messages.some((m) => m.includes(target.name) && /local header/.test(m)), messages.join("\n"));
+    });
+  });
+
   it("names the tensor and the count of NaN/Inf values in safetensors weights", async () => {
     await withCopy("ok", async (dir) => {
       const path = join(dir, "model.safetensors");
