@@ -74,16 +74,16 @@ export async function entryDataOffset(zip: ZipArchive, e: ZipEntry): Promise<num
   return start!;
 }
 
-/**
- * Fills the data-offset cache for many entries with few reads: local headers
- * that lie close together (small storages) are read as one span. Entries that
- * fail here are left for entryDataOffset, which reports them precisely.
- */
 /** The data offset when a previous read already validated the entry's local header. */
 export function knownDataOffset(e: ZipEntry): number | undefined {
   return dataOffsets.get(e);
 }
 
+/**
+ * Fills the data-offset cache for many entries with few reads: local headers
+ * that lie close together (small storages) are read as one span. Entries that
+ * fail here are left for entryDataOffset, which reports them precisely.
+ */
 export async function prefetchDataOffsets(zip: ZipArchive, entries: ZipEntry[]): Promise<void> {
   const todo = entries.filter((e) => !dataOffsets.has(e)).sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
   let i = 0;
