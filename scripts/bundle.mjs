@@ -3,7 +3,7 @@
 // 1. dist/cli/main.js and everything it imports (commander, chalk, zod, fflate) become one
 //    CommonJS bundle wrapped as a function expression, dist/bundle/cli.js, which
 //    bin/verify-checkpoint.js compiles with vm.Script. The --deep worker is bundled on its own.
-// 2. The bundle is compiled here and run in this process on a shipped fixture (JSON and text), so
+// 2. The bundle is compiled here and run in this process on shipped fixtures of each layout, so
 //    V8 compiles the functions a verification uses; the bytecode is saved as dist/bundle/cli.cache.
 //    The bin hands it to vm.Script; V8 rejects it (and compiles as usual) unless the source, the
 //    V8 version and the V8 flags are the ones it was made with. See docs/decisions.md.
@@ -69,6 +69,9 @@ const fixture = (rel) => join(ROOT, "fixtures", "checkpoints", rel);
 const runs = [
   ["--checkpoint_path", fixture("training-state/ok"), "--json"],
   ["--checkpoint_path", fixture("training-state/ok")],
+  ["--checkpoint_path", fixture("hf-trainer/cases/ok-fp16-scaler"), "--json"],
+  ["--checkpoint_path", fixture("lightning/ok.ckpt"), "--json"],
+  ["--checkpoint_path", fixture("generic/some-folder"), "--json"],
 ];
 for (const args of runs) {
   const code = await cli.exports.main([process.execPath, SCRIPT, ...args], silent);
