@@ -31,7 +31,6 @@ export interface DecodedState {
  * read on demand.
  */
 export class FileLoader {
-  private readonly open: TorchFile[] = [];
   /** Decoded files by path, for the --deep scan. */
   private readonly torchByRel = new Map<string, TorchFile>();
   private readonly safetensorsByRel = new Map<string, SafetensorsFile>();
@@ -123,7 +122,6 @@ export class FileLoader {
       const sniff = await this.sniff(rel);
       if (sniff.kind === "pickle") return await this.decodeRawPickle(rel);
       const file = await openTorchFile(path, { file: await this.handle(rel), storageHeaders: this.deep ? "all" : "on-read" });
-      this.open.push(file);
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
       const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));
@@ -210,8 +208,7 @@ export class FileLoader {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.open.map((f) => f.close()));
-    // Handles that were only sniffed, or whose decode failed (closing twice is a no-op).
+    // Every file this loader opened, decoded or only sniffed, went through handle().
     for (const h of this.handles.values()) await h.then((f) => f.close(), () => undefined);
   }
 }

@@ -98,6 +98,7 @@ export function scanHeaderJson(text: string): HeaderScan {
         if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
           let j = i + 1;
           while (j < len && isNumberChar(text.charCodeAt(j))) j++;
+          // Only numbers directly inside a tensor entry's shape or data_offsets array (depth 3) matter.
           if (stack.length === 3 && !isPlainSafeUint(text, i, j)) checkNumber(out, stack, text.slice(i, j));
           i = j;
         } else {
@@ -136,9 +137,8 @@ function isPlainSafeUint(text: string, i: number, j: number): boolean {
   return true;
 }
 
+/** Called for numbers at depth 3 only: records the first one in shape/data_offsets that is not a plain safe integer. */
 function checkNumber(out: HeaderScan, stack: Frame[], raw: string): void {
-  // Only numbers directly inside a tensor entry's shape or data_offsets array matter.
-  if (stack.length !== 3) return;
   const [root, entry, arr] = stack as [Frame, Frame, Frame];
   if (arr.isObject || !entry.isObject || root.key === undefined || root.key === "__metadata__") return;
   if (entry.key !== "shape" && entry.key !== "data_offsets") return;

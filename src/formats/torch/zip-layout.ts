@@ -3,7 +3,7 @@ import { decodePickle } from "../pickle/decoder.js";
 import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js";
 import type { RandomAccessFile } from "../../io/file.js";
 import { readZip, type ZipArchive, type ZipEntry } from "../zip/central-directory.js";
-import { entryDataOffset, knownDataOffset, prefetchDataOffsets, readEntry } from "../zip/entry.js";
+import { entryDataOffset, prefetchDataOffsets, readEntry } from "../zip/entry.js";
 import { TorchRebuilder, type TorchProblem } from "./rebuild.js";
 import type { StorageLocation } from "./reader.js";
 
@@ -125,6 +125,6 @@ async function locateStorages(zip: ZipArchive, p: (rec: string) => string, rb: T
 
 /** Where a storage record's bytes are: its local header is read (once) and checked against the central directory. */
 export async function zipStorageLocation(zip: ZipArchive, e: ZipEntry, key: string): Promise<StorageLocation> {
-  const offset = knownDataOffset(e) ?? (await entryDataOffset(zip, e));
+  const offset = await entryDataOffset(zip, e); // from its cache when the prefetch read the header
   return { key, offset, length: e.method === 0 ? e.uncompressedSize : e.compressedSize, compressed: e.method !== 0 };
 }

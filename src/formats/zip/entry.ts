@@ -74,11 +74,6 @@ export async function entryDataOffset(zip: ZipArchive, e: ZipEntry): Promise<num
   return start!;
 }
 
-/** The data offset when a previous read already validated the entry's local header. */
-export function knownDataOffset(e: ZipEntry): number | undefined {
-  return dataOffsets.get(e);
-}
-
 /**
  * Fills the data-offset cache for many entries with few reads: local headers
  * that lie close together (small storages) are read as one span. Entries that
