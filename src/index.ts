@@ -1,6 +1,6 @@
 export { verifyCheckpoint } from "./verify/verify.js";
-export { DEFAULT_OPTIONS, type VerifyOptions } from "./checks/define.js";
-export { ReportSchema, SCHEMA_VERSION, type Report, type CheckResult, type ReportFinding, type Facts } from "./report/schema.js";
+export { DEFAULT_OPTIONS, type VerifyOptions } from "./core/options.js";
+export { ReportSchema, SCHEMA_VERSION, type Report, type CheckResult, type ReportFinding, type Facts } from "./verify/schema.js";
 export { renderText } from "./report/text.js";
 export { renderJson } from "./report/json.js";
 export { CODES, type Code } from "./findings/codes.js";

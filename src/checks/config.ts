@@ -5,6 +5,7 @@ const r = reporter("config");
 export const configCheck = defineCheck({
   id: "config",
   title: "Model config",
+  codes: ["CONFIG_OK", "CONFIG_INVALID", "CONFIG_NOT_OBJECT"],
   run({ checkpoint: c }) {
     const cfg = c.config;
     if (!cfg) return { skip: "this layout has no model config file" };

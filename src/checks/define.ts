@@ -1,26 +1,7 @@
 import type { Code } from "../findings/codes.js";
 import type { Finding, Level } from "../findings/finding.js";
 import type { NormalisedCheckpoint } from "../layouts/types.js";
-
-export interface VerifyOptions {
-  strict: boolean;
-  /** Optimizer step tolerance (default 20). */
-  tolerance: number;
-  /** Used when the checkpoint does not record gradient accumulation. */
-  gradientAccumulationSteps?: number;
-  layout?: string;
-  deep: boolean;
-  allowGlobals: string[];
-  /** --deep progress: bytes done of total. The CLI draws a bar; checks never see it. */
-  onProgress?: (done: number, total: number) => void;
-}
-
-export const DEFAULT_OPTIONS: VerifyOptions = {
-  strict: false,
-  tolerance: 20,
-  deep: false,
-  allowGlobals: [],
-};
+import type { VerifyOptions } from "../core/options.js";
 
 /** What a check sees: the options and the normalised checkpoint. It never sees process, stdout or colours. */
 export interface CheckContext {
@@ -35,6 +16,10 @@ export type CheckOutcome = { findings: Finding[] } | { skip: string };
 export interface Check {
   id: string;
   title: string;
+  /** Every code this check can report, documented under it in docs/codes.md and `explain`. */
+  codes: readonly Code[];
+  /** Codes another check documents that this one reports too (the same file problem seen from another side). */
+  alsoReports?: readonly Code[];
   run(ctx: CheckContext): CheckOutcome | Promise<CheckOutcome>;
 }
 

@@ -5,6 +5,7 @@ const r = reporter("directory");
 export const directoryCheck = defineCheck({
   id: "directory",
   title: "Checkpoint path",
+  codes: ["PATH_OK", "PATH_NOT_FOUND", "PATH_NOT_DIRECTORY", "PATH_UNREADABLE", "LAYOUT_DETECTED", "LAYOUT_UNRECOGNISED", "NO_CHECKPOINT_FILES"],
   run({ path, checkpoint: c }) {
     if (!c.pathStatus.ok) return findings({ ...r.error(c.pathStatus.problem.code, c.pathStatus.problem.data) });
     return findings(

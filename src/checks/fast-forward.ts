@@ -5,6 +5,7 @@ const r = reporter("fast-forward");
 export const fastForwardCheck = defineCheck({
   id: "fast-forward",
   title: "What the resume will do",
+  codes: ["FAST_FORWARD"],
   run({ checkpoint: c }) {
     if (c.progress.state !== "present" || c.progress.view.stepsToSkip === undefined) return { skip: "no progress counters to fast-forward from" };
     const p = c.progress.view;

@@ -11,6 +11,7 @@ import { schedulerCheck } from "./scheduler.js";
 import { fastForwardCheck } from "./fast-forward.js";
 import { scalerCheck } from "./scaler.js";
 import { integrityCheck } from "./integrity.js";
+import { ranksCheck } from "./ranks.js";
 
 /** The checks, in the order they run and are reported. The first five are the original pipeline's. */
 export const CHECKS: readonly Check[] = [
@@ -19,6 +20,7 @@ export const CHECKS: readonly Check[] = [
   trainingStateCheck,
   metadataCheck,
   optimizerCheck,
+  ranksCheck,
   weightsCheck,
   configCheck,
   optimizerWeightsCheck,

@@ -1,4 +1,4 @@
-import { formatBytes } from "../report/units.js";
+import { formatBytes } from "../core/units.js";
 import { defineCheck, findings, reporter } from "./define.js";
 
 const r = reporter("integrity");
@@ -6,6 +6,7 @@ const r = reporter("integrity");
 export const integrityCheck = defineCheck({
   id: "integrity",
   title: "Every byte read (--deep)",
+  codes: ["BYTES_OK", "CRC_MISMATCH", "CRC_NOT_RECORDED", "NON_FINITE_VALUES", "RECORD_UNREADABLE"],
   run({ checkpoint: c, options }) {
     if (!options.deep || !c.integrity) return { skip: "default mode reads metadata only; run with --deep to read every byte" };
     if (c.integrity.length === 0) return { skip: "no file could be decoded to scan" };

@@ -5,6 +5,7 @@ const r = reporter("metadata");
 export const metadataCheck = defineCheck({
   id: "metadata",
   title: "Progress counters and metrics",
+  codes: ["PROGRESS_CONSISTENT", "STEP_BEYOND_EPOCH", "STEP_AT_EPOCH_END", "METRIC_OUT_OF_RANGE", "METRICS_OK", "FOLDER_STEP_MISMATCH", "LOG_HISTORY_BEYOND", "LOOP_STEPS_MISMATCH"],
   run({ checkpoint: c }) {
     if (c.progress.state !== "present") return { skip: c.progress.state === "unavailable" ? c.progress.reason : "no progress counters" };
     const p = c.progress.view;

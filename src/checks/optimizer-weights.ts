@@ -5,6 +5,7 @@ const r = reporter("optimizer-weights");
 export const optimizerWeightsCheck = defineCheck({
   id: "optimizer-weights",
   title: "Optimizer state belongs to these weights",
+  codes: ["OPTIMIZER_MATCHES_WEIGHTS", "OPTIMIZER_SHAPE_MISMATCH", "OPTIMIZER_TOO_MANY_STATES"],
   run({ checkpoint: c }) {
     if (c.optimizer.state !== "present") return { skip: "no readable optimizer state" };
     const w = c.weights;

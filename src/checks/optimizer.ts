@@ -7,6 +7,7 @@ const r = reporter("optimizer");
 export const optimizerCheck = defineCheck({
   id: "optimizer",
   title: "Optimizer step count",
+  codes: ["OPTIMIZER_STEPS_OK", "OPTIMIZER_STEP_MISMATCH", "OPTIMIZER_STEP_RATIO", "OPTIMIZER_NO_STEP", "OPTIMIZER_STEPS_DISAGREE", "OPTIMIZER_STATE_MISSING", "OPTIMIZER_STATE_INVALID", "NO_EXPECTED_STEPS"],
   run({ checkpoint: c, options }) {
     const o = presentOr(r, c.optimizer, "OPTIMIZER_STATE_MISSING", "OPTIMIZER_STATE_INVALID");
     if ("outcome" in o) return o.outcome;

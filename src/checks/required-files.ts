@@ -1,4 +1,4 @@
-import { formatBytes } from "../report/units.js";
+import { formatBytes } from "../core/units.js";
 import { defineCheck, findings, reporter } from "./define.js";
 
 const r = reporter("required-files");
@@ -6,6 +6,7 @@ const r = reporter("required-files");
 export const requiredFilesCheck = defineCheck({
   id: "required-files",
   title: "Required files",
+  codes: ["FILE_PRESENT", "FILE_MISSING", "FILE_EMPTY", "FILE_NOT_REGULAR", "FILE_UNREADABLE", "FILE_IS_LFS_POINTER", "FILE_IS_HTML", "FILE_ALL_ZEROS", "FILE_WRONG_FORMAT", "WEIGHTS_MISSING", "TEMP_FILES_PRESENT"],
   run({ checkpoint: c }) {
     if (!c.pathStatus.ok) return { skip: "the checkpoint path is not usable" };
     const out = c.expectedFiles.map((f) => {

@@ -6,6 +6,7 @@ const r = reporter("scaler");
 export const scalerCheck = defineCheck({
   id: "scaler",
   title: "AMP gradient scaler",
+  codes: ["SCALER_OK", "SCALER_STATE_MISSING", "SCALER_STATE_INVALID", "SCALER_STATE_EMPTY", "SCALER_SCALE_INVALID"],
   run({ checkpoint: c }) {
     const s = presentOr(r, c.scaler, "SCALER_STATE_MISSING", "SCALER_STATE_INVALID");
     if ("outcome" in s) return s.outcome;

@@ -1,6 +1,6 @@
 import { formatNumber } from "../findings/finding.js";
 import { defineCheck, findings, reporter } from "./define.js";
-import { SCHEDULER_KINDS, closeEnough, fieldNumber, recomputeLrs } from "./helpers/lr-formulas.js";
+import { SCHEDULER_KINDS, closeEnough, fieldNumber, recomputeLrs } from "../layouts/schedulers.js";
 import { presentOr } from "./helpers/part.js";
 import { optimizerSteps } from "./helpers/steps.js";
 
@@ -9,6 +9,7 @@ const r = reporter("scheduler");
 export const schedulerCheck = defineCheck({
   id: "scheduler",
   title: "LR scheduler and resume learning rate",
+  codes: ["SCHEDULER_STATE_MISSING", "SCHEDULER_STATE_INVALID", "SCHEDULER_STEPS_OK", "SCHEDULER_EPOCHS_OK", "SCHEDULER_STEP_MISMATCH", "LR_AGREES", "LR_MISMATCH", "LR_TOO_SMALL", "LR_ABOVE_BASE", "LR_FORMULA_OK", "LR_FORMULA_MISMATCH"],
   run({ checkpoint: c, options }) {
     const s = presentOr(r, c.scheduler, "SCHEDULER_STATE_MISSING", "SCHEDULER_STATE_INVALID");
     if ("outcome" in s) return s.outcome;

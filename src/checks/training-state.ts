@@ -6,6 +6,8 @@ const r = reporter("training-state");
 export const trainingStateCheck = defineCheck({
   id: "training-state",
   title: "Training state decodes safely",
+  codes: ["STATE_DECODED", "STATE_UNREADABLE", "STATE_NOT_A_DICT", "STATE_KEY_MISSING", "STATE_KEY_TYPE", "STATE_KEYS_OK", "STATE_JSON_INVALID", "GLOBALS_ALLOWED", "GLOBAL_HARMLESS", "GLOBAL_UNKNOWN", "GLOBAL_UNSAFE"],
+  alsoReports: ["TORCH_FILE_PROBLEM"],
   run({ checkpoint: c }) {
     if (!c.pathStatus.ok) return { skip: "the checkpoint path is not usable" };
     if (c.stateFiles.length === 0) return { skip: "this layout has no training-state files" };

@@ -1,5 +1,5 @@
 import type { WeightsView } from "../layouts/types.js";
-import { formatBytes } from "../report/units.js";
+import { formatBytes } from "../core/units.js";
 import { defineCheck, findings, reporter } from "./define.js";
 import { globalFindings } from "./helpers/globals.js";
 
@@ -8,6 +8,8 @@ const r = reporter("weights");
 export const weightsCheck = defineCheck({
   id: "weights",
   title: "Model weights validate",
+  codes: ["WEIGHTS_FILE_OK", "WEIGHTS_FILE_INVALID", "TORCH_FILE_PROBLEM", "SHARD_INDEX_INVALID", "SHARD_MISSING", "SHARD_TENSOR_MISSING", "SHARDS_OK"],
+  alsoReports: ["GLOBALS_ALLOWED", "GLOBAL_HARMLESS", "GLOBAL_UNKNOWN", "GLOBAL_UNSAFE"],
   run({ checkpoint: c }) {
     const w = c.weights;
     if (!w) return { skip: "this layout has no separate weights" };

@@ -1,8 +1,8 @@
-import type { VerifyOptions } from "../checks/define.js";
+import type { VerifyOptions } from "../core/options.js";
 import { diffCheckpoints } from "../diff/diff.js";
 import { renderDiffJson, renderDiffText } from "../diff/render.js";
 import { loadCheckpoint } from "../layouts/load.js";
-import { DEFAULT_OPTIONS } from "../checks/define.js";
+import { DEFAULT_OPTIONS } from "../core/options.js";
 
 /** `diff A B`: exit 0 with the differences, 1 when either checkpoint path is unusable. */
 export async function runDiff(a: string, b: string, json: boolean, out: (s: string) => void, err: (s: string) => void, options: Partial<VerifyOptions> = {}): Promise<number> {

@@ -1,6 +1,6 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { supportsColor } from "chalk";
-import { LAYOUT_NAMES } from "../layouts/types.js";
+import { LAYOUT_NAMES } from "../layouts/index.js";
 import { VERSION } from "../version.js";
 import { verifyCheckpoint } from "../verify/verify.js";
 import { inspectFile } from "../inspect/inspect.js";

@@ -2,7 +2,7 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import { renderGithub, renderGithubSummary } from "../report/github.js";
 import { renderJson } from "../report/json.js";
 import { renderJunit } from "../report/junit.js";
-import type { Report } from "../report/schema.js";
+import type { Report } from "../verify/schema.js";
 import { renderText } from "../report/text.js";
 
 export const FORMATS = ["text", "json", "junit", "github"] as const;

@@ -1,4 +1,4 @@
-import { formatBytes } from "../report/units.js";
+import { formatBytes } from "../core/units.js";
 
 /**
  * A one-line progress bar on stderr for --deep: bytes done, rate, time left.

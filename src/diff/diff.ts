@@ -1,6 +1,6 @@
 import { formatNumber } from "../findings/finding.js";
 import type { NormalisedCheckpoint, WeightTensor } from "../layouts/types.js";
-import type { Facts } from "../report/schema.js";
+import type { Facts } from "../verify/schema.js";
 import { factsOf } from "../verify/facts.js";
 
 export interface Change {

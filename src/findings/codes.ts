@@ -3,15 +3,15 @@
  * documentation. `satisfies` makes a code without docs a compile error; the
  * docs/codes.md page and `explain` are generated from this table.
  */
-export interface CodeDoc {
-  /** Message template; `{name}` is filled from the finding's data. */
-  message: string;
-  /** Why it matters for a resume. */
-  why: string;
-  /** What to do about it. */
-  fix: string;
-}
+import type { CodeDoc } from "./code-doc.js";
+import { RANKS_CODES } from "./codes-ranks.js";
 
+export type { CodeDoc } from "./code-doc.js";
+
+/**
+ * The table. Codes of a new area live in a file of their own
+ * (`codes-<area>.ts`) spread in here, one line each.
+ */
 export const CODES = {
   // ---- directory -------------------------------------------------------------------------
   PATH_OK: { message: "{path} exists and is {kind}", why: "Everything else reads from it.", fix: "Nothing." },
@@ -105,6 +105,8 @@ export const CODES = {
   CONFIG_OK: { message: "{file} is a JSON object with {keys} keys", why: "The model is rebuilt from it.", fix: "Nothing." },
   CONFIG_INVALID: { message: "{file} is not valid JSON: {reason}", why: "The model cannot be rebuilt from it.", fix: "Restore config.json from the run's output or repository." },
   CONFIG_NOT_OBJECT: { message: "{file} holds {type}, expected a JSON object", why: "The model cannot be rebuilt from it.", fix: "Restore config.json." },
+  // ---- areas with a table of their own ------------------------------------------------------
+  ...RANKS_CODES,
 } as const satisfies Record<string, CodeDoc>;
 
 export type Code = keyof typeof CODES;

@@ -1,10 +1,11 @@
-import { readFile, stat } from "node:fs/promises";
-import { isFormatError } from "../formats/errors.js";
+import { isFormatError } from "../core/errors.js";
 import { decodePickleStreams } from "../formats/pickle/decoder.js";
 import { PickleError } from "../formats/pickle/decoder.js";
 import { Tensor, type PyValue } from "../formats/pickle/values.js";
-import { readSafetensors, type SafetensorsFile } from "../formats/safetensors/index.js";
-import { openTorchFile, sniffFileKind } from "../formats/torch/reader.js";
+import { readSafetensorsFrom, type SafetensorsFile } from "../formats/safetensors/index.js";
+import { openTorchFile } from "../formats/torch/reader.js";
+import { sniffOpen } from "../formats/torch/sniff.js";
+import { locate, type ByteSource } from "../storage/index.js";
 import { collectTensorObjects } from "./tensors.js";
 import { scanZipMembers } from "../safety/zip-members.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
@@ -30,11 +31,27 @@ export interface InspectResult {
 /** Decodes one file safely for `inspect`: never executes, reads only metadata and one-element tensors. */
 export async function inspectFile(path: string, options: { allowGlobals?: string[] } = {}): Promise<InspectResult> {
   const base = { file: path, values: new Map() as TensorValues, verdicts: [] as GlobalVerdict[] };
+  let source: ByteSource;
+  try {
+    const where = await locate(path);
+    if (!where.stat) return fail({ ...base, format: "unknown" }, "FILE_NOT_FOUND", `${path} does not exist`);
+    if (where.stat.kind !== "file") return fail({ ...base, format: "unknown" }, "NOT_A_REGULAR_FILE", `${path} is not a regular file`);
+    source = await where.storage.open(where.rel);
+  } catch (e) {
+    return fail({ ...base, format: "unknown" }, code(e), message(e));
+  }
+  try {
+    return await inspectSource(source, base, options);
+  } finally {
+    await source.close();
+  }
+}
+
+async function inspectSource(source: ByteSource, base: Omit<InspectResult, "format" | "exitCode">, options: { allowGlobals?: string[] }): Promise<InspectResult> {
+  const path = base.file;
   let kind: string;
   try {
-    const info = await stat(path);
-    if (!info.isFile()) return fail({ ...base, format: "unknown" }, "NOT_A_REGULAR_FILE", `${path} is not a regular file`);
-    const sniff = await sniffFileKind(path);
+    const sniff = await sniffOpen(source);
     kind = sniff.kind;
     // What people find in place of a checkpoint is named as what it is, not as a broken torch file.
     const impostor = IMPOSTOR_CODES[kind];
@@ -45,36 +62,38 @@ export async function inspectFile(path: string, options: { allowGlobals?: string
   const judge = (p: Parameters<typeof judgePickle>[0]) => judgePickle(p, { allowGlobals: options.allowGlobals ?? [] });
   if (kind === "safetensors") {
     try {
-      return { ...base, format: "safetensors", safetensors: await readSafetensors(path), exitCode: 0 };
+      return { ...base, format: "safetensors", safetensors: await readSafetensorsFrom(source), exitCode: 0 };
     } catch (e) {
       return fail({ ...base, format: "safetensors" }, code(e), message(e));
     }
   }
   if (kind === "pickle") {
-    const size = (await stat(path)).size;
-    if (size > MAX_RAW_PICKLE) return fail({ ...base, format: "pickle" }, "PICKLE_TOO_LARGE", `raw pickle of ${size} bytes is over the limit`);
-    const streams = decodePickleStreams(await readFile(path));
+    if (source.size > MAX_RAW_PICKLE) return fail({ ...base, format: "pickle" }, "PICKLE_TOO_LARGE", `raw pickle of ${source.size} bytes is over the limit`);
+    let bytes: Buffer;
+    try {
+      bytes = await source.read(0, source.size, "pickle");
+    } catch (e) {
+      return fail({ ...base, format: "pickle" }, code(e), message(e));
+    }
+    const streams = decodePickleStreams(bytes);
     const verdicts = [...streams.streams.flatMap((s) => judge(s)), ...(streams.error ? judge(streams.error.partial) : [])];
     const result: InspectResult = { ...base, format: "pickle", value: streams.streams[0]?.value, verdicts, streams: streams.streams.length, exitCode: 0 };
     if (streams.error) return fail(result, streams.error.code, streams.error.message);
     return withExit(result);
   }
   try {
-    const file = await openTorchFile(path);
-    try {
-      const values: TensorValues = new Map();
-      const scalars = collectTensorObjects(file.value).filter((t: Tensor) => t.numel === 1).slice(0, MAX_SCALARS);
-      // Issued together, the small reads overlap on libuv's thread pool; a storage that cannot be read shows no value (the verifier reports it).
-      const read = await Promise.all(scalars.map((t) => file.readValues(t, 1).then((v) => v[0], () => undefined)));
-      scalars.forEach((t, i) => read[i] !== undefined && values.set(t, read[i]));
-      return withExit({ ...base, format: file.format === "zip" ? "torch-zip" : file.container === "tar" ? "torch-tar" : "torch-legacy", value: file.value, values, verdicts: judge(file.pickle) });
-    } finally {
-      await file.close();
-    }
+    // The handle stays the caller's: the torch file's close() is not called here.
+    const file = await openTorchFile(path, { file: source });
+    const values: TensorValues = new Map();
+    const scalars = collectTensorObjects(file.value).filter((t: Tensor) => t.numel === 1).slice(0, MAX_SCALARS);
+    // A storage that cannot be read shows no value (the verifier reports it).
+    const read = await Promise.all(scalars.map((t) => file.readValues(t, 1).then((v) => v[0], () => undefined)));
+    scalars.forEach((t, i) => read[i] !== undefined && values.set(t, read[i]));
+    return withExit({ ...base, format: file.format === "zip" ? "torch-zip" : file.container === "tar" ? "torch-tar" : "torch-legacy", value: file.value, values, verdicts: judge(file.pickle) });
   } catch (e) {
     if (isFormatError(e) && e.code === "TORCH_NO_DATA_PKL") {
       // Not a torch archive, but a member under any name may still be a pickle some loader opens.
-      const z = await scanZipMembers(path, judge);
+      const z = await scanZipMembers(source, judge);
       return withExit({ ...base, format: kind, value: z.value, verdicts: z.verdicts, error: z.error ?? { code: e.code, message: e.message } });
     }
     const verdicts = e instanceof PickleError ? judge(e.partial) : [];

@@ -1,8 +1,9 @@
 import { crc32 } from "node:zlib";
-import { isFormatError } from "../formats/errors.js";
+import { isFormatError } from "../core/errors.js";
 import { PyCall, PyDict, PyList, PyTuple, Tensor, type PyValue } from "../formats/pickle/values.js";
 import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { TorchFile } from "../formats/torch/reader.js";
+import type { ByteSource } from "../storage/types.js";
 import { entryDataOffset, readEntry } from "../formats/zip/index.js";
 import { SCANNED_DTYPES, countNonFinite } from "./nonfinite.js";
 import { runJobs } from "./pool.js";
@@ -40,6 +41,7 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
   const floatStorage = new Map<string, string>();
   for (const [key, s] of tf.storages) if (SCANNED_DTYPES.has(s.dtype)) floatStorage.set(key, s.dtype);
   const bigEndian = tf.byteOrder === "big";
+  const path = tf.file.localPath ?? tf.path;
   const labeled: Labeled[] = [];
   if (tf.zip) {
     const storagePrefix = `${tf.archivePrefix ? `${tf.archivePrefix}/` : ""}data/`;
@@ -53,12 +55,12 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
           // Deflated records (other writers) are inflated whole, bounded by the zip reader's caps.
           const data = await readEntry(tf.zip, entry);
           const bad = dtype ? countNonFinite(data, dtype, bigEndian) : 0;
-          recordOutcome(result, { where: entry.name, tensor, expectedCrc: entry.crc32, job: { path: tf.path, offset: 0, length: 0, crc: true, bigEndian } }, { crc: crc32(data) >>> 0, nonFinite: bad, bytes: entry.compressedSize }, dtype);
+          recordOutcome(result, { where: entry.name, tensor, expectedCrc: entry.crc32, job: { path, offset: 0, length: 0, crc: true, bigEndian } }, { crc: crc32(data) >>> 0, nonFinite: bad, bytes: entry.compressedSize }, dtype);
           progress?.(entry.compressedSize);
           continue;
         }
         const offset = await entryDataOffset(tf.zip, entry);
-        labeled.push({ where: entry.name, tensor, expectedCrc: entry.crc32, job: { path: tf.path, offset, length: entry.compressedSize, crc: true, ...(dtype ? { dtype } : {}), bigEndian } });
+        labeled.push({ where: entry.name, tensor, expectedCrc: entry.crc32, job: { path, offset, length: entry.compressedSize, crc: true, ...(dtype ? { dtype } : {}), bigEndian } });
       } catch (e) {
         result.readErrors.push({ where: entry.name, reason: isFormatError(e) ? e.message : String(e) });
       }
@@ -66,7 +68,7 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
   } else {
     for (const [key, loc] of tf.locations) {
       const dtype = floatStorage.get(key);
-      labeled.push({ where: `storage ${key}`, tensor: names.get(key) ?? `storage ${key}`, job: { path: tf.path, offset: loc.offset, length: loc.length, crc: false, ...(dtype ? { dtype } : {}), bigEndian } });
+      labeled.push({ where: `storage ${key}`, tensor: names.get(key) ?? `storage ${key}`, job: { path, offset: loc.offset, length: loc.length, crc: false, ...(dtype ? { dtype } : {}), bigEndian } });
     }
   }
   const outcomes = await runJobs(labeled.map((l) => l.job), progress);
@@ -75,8 +77,9 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
 }
 
 /** Every tensor's byte range, read once, with a NaN/Inf scan of float tensors. */
-export async function scanSafetensors(rel: string, path: string, st: SafetensorsFile, progress?: Progress): Promise<IntegrityResult> {
+export async function scanSafetensors(rel: string, source: ByteSource, st: SafetensorsFile, progress?: Progress): Promise<IntegrityResult> {
   const result = emptyResult(rel);
+  const path = source.localPath ?? source.name;
   const labeled: Labeled[] = st.tensors.map((t) => ({
     where: t.name,
     tensor: t.name,

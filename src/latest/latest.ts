@@ -1,6 +1,5 @@
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
-import type { VerifyOptions } from "../checks/define.js";
+import type { VerifyOptions } from "../core/options.js";
+import { locate } from "../storage/index.js";
 import { verifyCheckpoint } from "../verify/verify.js";
 
 export interface LatestResult {
@@ -28,16 +27,16 @@ export function stepOf(name: string): number | undefined {
  * name, else modification time) and returns the first that passes.
  */
 export async function findLatest(dir: string, options: Partial<VerifyOptions> = {}): Promise<LatestResult> {
-  const entries = await readdir(dir, { withFileTypes: true });
+  const { storage, stat } = await locate(dir);
+  if (stat?.kind !== "directory") throw Object.assign(new Error(`${dir} is not a folder`), { code: stat ? "ENOTDIR" : "ENOENT" });
   const candidates: { path: string; step?: number; mtime: number }[] = [];
-  for (const e of entries) {
+  for (const e of await storage.list("")) {
     if (e.name.startsWith(".")) continue;
-    const path = join(dir, e.name);
-    const isCkptFile = e.isFile() && /\.ckpt$/i.test(e.name);
-    if (!e.isDirectory() && !isCkptFile) continue;
-    const info = await stat(path).catch(() => undefined);
+    const isCkptFile = e.kind === "file" && /\.ckpt$/i.test(e.name);
+    if (e.kind !== "directory" && !isCkptFile) continue;
+    const info = await storage.stat(e.name).catch(() => undefined);
     if (!info) continue;
-    candidates.push({ path, step: stepOf(e.name), mtime: info.mtimeMs });
+    candidates.push({ path: storage.display(e.name), step: stepOf(e.name), mtime: info.mtimeMs });
   }
   // By step number when every name has one; otherwise by modification time (e.g. Lightning's last.ckpt beside epoch=N files).
   const byStep = candidates.every((c) => c.step !== undefined);

@@ -1,8 +1,7 @@
-import { readdir } from "node:fs/promises";
 import type { FileLoader } from "./file-loader.js";
-import type { ExpectedFile, LayoutName, NormalisedCheckpoint } from "./types.js";
+import type { ExpectedFile, NormalisedCheckpoint } from "./types.js";
 
-export function baseCheckpoint(layout: LayoutName, root: string, reason: string): NormalisedCheckpoint {
+export function baseCheckpoint(layout: string, root: string, reason: string): NormalisedCheckpoint {
   const unavailable = { state: "unavailable" as const, reason: "not read yet" };
   return {
     layout,
@@ -20,6 +19,7 @@ export function baseCheckpoint(layout: LayoutName, root: string, reason: string)
     weights: undefined,
     config: undefined,
     leftovers: [],
+    sharded: [],
   };
 }
 
@@ -30,11 +30,6 @@ export function examineAll(loader: FileLoader, specs: ExpectedFile[]): Promise<E
 /** Names that interrupted saves leave behind (torch, transformers, accelerate and rsync temp files). */
 const LEFTOVER = /(\.tmp|\.temp|\.partial|\.part|\.incomplete|~)$|^\.~|^tmp[\w-]*$|^\..*\.[A-Za-z0-9]{6}$/;
 
-export async function leftovers(loader: FileLoader): Promise<string[]> {
-  try {
-    const names = await readdir(loader.root);
-    return names.filter((n) => LEFTOVER.test(n)).sort();
-  } catch {
-    return [];
-  }
+export async function leftovers(loader: FileLoader, rel = ""): Promise<string[]> {
+  return (await loader.list(rel)).map((e) => e.name).filter((n) => LEFTOVER.test(n));
 }

@@ -1,12 +1,10 @@
-import { lstat, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { FormatError, isFormatError } from "../formats/errors.js";
+import { errorMessage, FormatError, isFormatError } from "../core/errors.js";
 import { decodePickleStreams, PickleError } from "../formats/pickle/decoder.js";
 import type { PyValue, Tensor } from "../formats/pickle/values.js";
-import { readSafetensors } from "../formats/safetensors/index.js";
+import { readSafetensorsFrom } from "../formats/safetensors/index.js";
 import { openTorchFile, type FileKind, type TorchFile } from "../formats/torch/reader.js";
 import { sniffOpen } from "../formats/torch/sniff.js";
-import { ioError, RandomAccessFile } from "../io/file.js";
+import type { ByteSource, DirEntry, EntryStat, Storage } from "../storage/types.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
 import { scanSafetensors, scanTorchFile, type IntegrityResult } from "../integrity/scan.js";
 import type { SafetensorsFile } from "../formats/safetensors/index.js";
@@ -16,6 +14,8 @@ import { scanZipMembers } from "../safety/zip-members.js";
 
 /** Raw pickles are read whole; anything bigger is not a pickle we can judge cheaply. */
 const MAX_RAW_PICKLE = 512 * 1024 * 1024;
+/** JSON state files are read whole: a trainer_state.json with a long log_history is a few MiB. */
+const MAX_JSON = 64 * 1024 * 1024;
 
 export interface DecodedState {
   state: StateFile;
@@ -38,40 +38,51 @@ export class FileLoader {
   /** The first-bytes look is taken once per file: examine() and decode() both need it. */
   private readonly sniffed = new Map<string, Promise<{ kind: FileKind; detail: string }>>();
   /** One handle per file for the sniff and the decode, so a zip's central directory is parsed once. */
-  private readonly handles = new Map<string, Promise<RandomAccessFile>>();
+  private readonly handles = new Map<string, Promise<ByteSource>>();
 
   constructor(
-    readonly root: string,
+    readonly storage: Storage,
     readonly allowGlobals: string[],
     /** --deep locates every storage record up front (it reads them all); default mode only the ones it reads. */
     private readonly deep = false,
   ) {}
 
+  get root(): string {
+    return this.storage.root;
+  }
+
+  /** How a file is shown to the user (a path or a URL). */
   abs(rel: string): string {
-    return rel === "" ? this.root : join(this.root, rel);
+    return this.storage.display(rel);
   }
 
   async exists(rel: string): Promise<boolean> {
-    return stat(this.abs(rel)).then(
-      () => true,
+    return this.storage.stat(rel).then(
+      (s) => s !== undefined,
       () => false,
     );
   }
 
+  async stat(rel: string): Promise<EntryStat | undefined> {
+    return this.storage.stat(rel).catch(() => undefined);
+  }
+
+  /** The entries of a folder of the checkpoint ("" = its root), sorted by name. */
+  list(rel = ""): Promise<DirEntry[]> {
+    return this.storage.list(rel);
+  }
+
   /** The required-files look: present, regular, not empty, and what its first bytes say it is. */
   async examine(spec: ExpectedFile): Promise<ExpectedFile> {
-    const path = this.abs(spec.rel);
     let info;
     try {
-      await lstat(path);
-      info = await stat(path);
+      info = await this.storage.stat(spec.rel);
     } catch (e) {
-      const err = ioError(e, spec.rel);
-      const code = err.code === "FILE_NOT_FOUND" ? "FILE_MISSING" : "FILE_UNREADABLE";
-      return { ...spec, problem: { code, data: { reason: err.message } } };
+      return { ...spec, problem: { code: "FILE_UNREADABLE", data: { reason: errorMessage(e) } } };
     }
-    if (!info.isFile()) {
-      const kind = info.isDirectory() ? "a directory" : info.isFIFO() ? "a FIFO" : "a special file";
+    if (!info) return { ...spec, problem: { code: "FILE_MISSING", data: { reason: `${spec.rel} does not exist` } } };
+    if (info.kind !== "file") {
+      const kind = info.kind === "directory" ? "a directory" : info.kind === "fifo" ? "a FIFO" : "a special file";
       return { ...spec, problem: { code: "FILE_NOT_REGULAR", data: { kind } } };
     }
     if (info.size === 0) return { ...spec, problem: { code: "FILE_EMPTY", data: {} } };
@@ -95,10 +106,11 @@ export class FileLoader {
     return p;
   }
 
-  private handle(rel: string): Promise<RandomAccessFile> {
+  /** One open handle per file, shared by the sniff, the decode and --deep. */
+  handle(rel: string): Promise<ByteSource> {
     let h = this.handles.get(rel);
     if (!h) {
-      h = RandomAccessFile.open(this.abs(rel));
+      h = this.storage.open(rel);
       this.handles.set(rel, h);
     }
     return h;
@@ -139,16 +151,16 @@ export class FileLoader {
       const judge = (p: Parameters<typeof judgePickle>[0]) => judgePickle(p, { allowGlobals: this.allowGlobals });
       let partial = e instanceof PickleError ? judge(e.partial) : [];
       // A zip without data.pkl can hide a pickle under another name (picklescan's malicious1_wrong_ext.zip): judge its members too.
-      if (isFormatError(e) && e.code === "TORCH_NO_DATA_PKL") partial = (await scanZipMembers(path, judge)).verdicts;
+      if (isFormatError(e) && e.code === "TORCH_NO_DATA_PKL") partial = (await scanZipMembers(await this.handle(rel), judge)).verdicts;
       const state: StateFile = { rel, problem: { code: "STATE_UNREADABLE", data: { reason: errorMessage(e) } }, verdicts: partial, torchProblems: [] };
       return { state, scalar: none };
     }
   }
 
   private async decodeRawPickle(rel: string): Promise<DecodedState> {
-    const info = await stat(this.abs(rel));
-    if (info.size > MAX_RAW_PICKLE) throw new FormatError("PICKLE_TOO_LARGE", `raw pickle of ${info.size} bytes is over the ${MAX_RAW_PICKLE}-byte limit`);
-    const bytes = await readFile(this.abs(rel));
+    const file = await this.handle(rel);
+    if (file.size > MAX_RAW_PICKLE) throw new FormatError("PICKLE_TOO_LARGE", `raw pickle of ${file.size} bytes is over the ${MAX_RAW_PICKLE}-byte limit`);
+    const bytes = await file.read(0, file.size, "pickle");
     const result = decodePickleStreams(bytes);
     const verdicts: GlobalVerdict[] = [];
     for (const s of result.streams) verdicts.push(...judgePickle(s, { allowGlobals: this.allowGlobals }));
@@ -165,13 +177,21 @@ export class FileLoader {
     return { state, value: problem ? undefined : first?.value, scalar: async () => undefined };
   }
 
-  async json(rel: string): Promise<{ text?: string; value?: unknown; problem?: Problem }> {
-    let text: string;
+  /** A small text file, whole (a JSON state, DeepSpeed's `latest`, Megatron's tracker); undefined text with a problem when it cannot be read. */
+  async text(rel: string, max = MAX_JSON): Promise<{ text?: string; problem?: Problem }> {
     try {
-      text = await readFile(this.abs(rel), "utf8");
+      const file = await this.handle(rel);
+      if (file.size > max) return { problem: { code: "FILE_UNREADABLE", data: { reason: `${file.size} bytes, over the ${max}-byte limit for this file` } } };
+      return { text: (await file.read(0, file.size, rel)).toString("utf8") };
     } catch (e) {
-      return { problem: { code: "FILE_UNREADABLE", data: { reason: ioError(e, rel).message } } };
+      return { problem: { code: "FILE_UNREADABLE", data: { reason: errorMessage(e) } } };
     }
+  }
+
+  async json(rel: string): Promise<{ text?: string; value?: unknown; problem?: Problem }> {
+    const read = await this.text(rel);
+    if (read.text === undefined) return read;
+    const text = read.text;
     try {
       return { text, value: JSON.parse(text) as unknown };
     } catch (e) {
@@ -183,7 +203,7 @@ export class FileLoader {
   async weights(rel: string, size: number): Promise<WeightsFile> {
     if (rel.endsWith(".safetensors")) {
       try {
-        const st = await readSafetensors(this.abs(rel));
+        const st = await readSafetensorsFrom(await this.handle(rel));
         this.safetensorsByRel.set(rel, st);
         const tensors = st.tensors.map((t) => ({ name: t.name, dtype: t.torchDtype, shape: t.shape }));
         return { rel, kind: "safetensors", tensors, size, verdicts: [], torchProblems: [] };
@@ -203,7 +223,7 @@ export class FileLoader {
     const progress = onProgress && ((bytes: number) => onProgress((done += bytes), total));
     const out: IntegrityResult[] = [];
     for (const [rel, tf] of this.torchByRel) out.push(await scanTorchFile(rel, tf, progress));
-    for (const [rel, st] of this.safetensorsByRel) out.push(await scanSafetensors(rel, this.abs(rel), st, progress));
+    for (const [rel, st] of this.safetensorsByRel) out.push(await scanSafetensors(rel, await this.handle(rel), st, progress));
     return out;
   }
 
@@ -222,10 +242,6 @@ function weightsProblem(e: unknown): Problem {
   return { code: "WEIGHTS_FILE_INVALID", data: { reason: errorMessage(e), ...(rule ? { rule } : {}) } };
 }
 
-export function errorMessage(e: unknown): string {
-  if (isFormatError(e)) return e.message;
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}
 
 function mergeVerdicts(list: GlobalVerdict[]): GlobalVerdict[] {
   const byName = new Map<string, GlobalVerdict>();

@@ -1,6 +1,5 @@
-import { readdir, stat } from "node:fs/promises";
-import { join, relative } from "node:path";
 import { baseCheckpoint, leftovers } from "./common.js";
+import { defineLayout } from "./define.js";
 import type { FileLoader } from "./file-loader.js";
 import type { ExpectedFile, NormalisedCheckpoint } from "./types.js";
 
@@ -9,12 +8,19 @@ const MAX_FILES = 2000;
 const MAX_DEPTH = 4;
 
 /** Any folder or file: every torch, pickle and safetensors file is decoded and validated. No progress checks. */
-export async function loadGeneric(loader: FileLoader, single?: string): Promise<NormalisedCheckpoint> {
+export const genericLayout = defineLayout({
+  name: "generic",
+  takes: ["folder", "file"],
+  detect: (t) => (t.kind === "file" ? "a single file" : "no known layout's files present"),
+  load: (loader, target) => loadGeneric(loader, target.kind === "file" ? target.file : undefined),
+});
+
+async function loadGeneric(loader: FileLoader, single?: string): Promise<NormalisedCheckpoint> {
   const c = baseCheckpoint("generic", single ? loader.abs(single) : loader.root, single ? "a single file" : "no known layout's files present");
   if (single) {
     c.pathStatus = { ok: true, kind: "a file" };
   }
-  const rels = single ? [single] : await listFiles(loader.root);
+  const rels = single ? [single] : await listFiles(loader);
   const specs: ExpectedFile[] = rels
     // A file named on the command line is checked whatever its name: `verify-checkpoint evil.7z` must not pass unread.
     .filter((r) => single !== undefined || TORCH_EXT.test(r) || r.endsWith(".safetensors"))
@@ -34,16 +40,15 @@ export async function loadGeneric(loader: FileLoader, single?: string): Promise<
   return c;
 }
 
-async function listFiles(root: string): Promise<string[]> {
+async function listFiles(loader: FileLoader): Promise<string[]> {
   const out: string[] = [];
-  const queue: [string, number][] = [[root, 0]];
+  const queue: [string, number][] = [["", 0]];
   while (queue.length > 0 && out.length < MAX_FILES) {
     const [dir, depth] = queue.shift()!;
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-      const path = join(dir, e.name);
-      if (e.isDirectory() && depth < MAX_DEPTH) queue.push([path, depth + 1]);
-      else if (e.isFile() || (e.isSymbolicLink() && (await stat(path).then((s) => s.isFile(), () => false)))) out.push(relative(root, path));
+    for (const e of await loader.list(dir)) {
+      const rel = dir === "" ? e.name : `${dir}/${e.name}`;
+      if (e.kind === "directory" && depth < MAX_DEPTH) queue.push([rel, depth + 1]);
+      else if (e.kind === "file") out.push(rel);
     }
   }
   return out;

@@ -1,8 +1,7 @@
-import { readdir } from "node:fs/promises";
-import { basename } from "node:path";
 import * as z from "zod";
 import { PyCall, isDict, toNumber, type PyValue } from "../formats/pickle/values.js";
-import type { VerifyOptions } from "../checks/define.js";
+import type { VerifyOptions } from "../core/options.js";
+import { defineLayout, savedName } from "./define.js";
 import { baseCheckpoint, examineAll, leftovers } from "./common.js";
 import type { FileLoader } from "./file-loader.js";
 import { readOptimizer, readScaler, readScheduler } from "./torch-state.js";
@@ -19,8 +18,21 @@ const TrainerState = z.object({
   log_history: z.array(z.object({ step: z.number().optional() }).passthrough()).optional(),
 });
 
+const MARKERS = ["trainer_state.json", "optimizer.pt", "optimizer.bin", "scheduler.pt", "training_args.bin"];
+
 /** A transformers Trainer `checkpoint-N/` folder (trainer.py `_save_checkpoint`). */
-export async function loadHfTrainer(loader: FileLoader, options: VerifyOptions): Promise<NormalisedCheckpoint> {
+export const hfTrainerLayout = defineLayout({
+  name: "hf-trainer",
+  takes: ["folder"],
+  detect: (t) => {
+    if (t.kind !== "folder") return undefined;
+    if (FOLDER.test(t.name)) return "a Trainer checkpoint-N folder";
+    return t.entries.some((e) => MARKERS.includes(savedName(e.name))) ? "Hugging Face Trainer files present" : undefined;
+  },
+  load: (loader, target, options) => loadHfTrainer(loader, target.name, options),
+});
+
+async function loadHfTrainer(loader: FileLoader, folder: string, options: VerifyOptions): Promise<NormalisedCheckpoint> {
   const c = baseCheckpoint("hf-trainer", loader.root, "Hugging Face Trainer files present");
   const optimizerRel = (await loader.exists("optimizer.bin")) && !(await loader.exists("optimizer.pt")) ? "optimizer.bin" : "optimizer.pt";
   const optional = ["scaler.pt", "training_args.bin", "config.json", "adapter_config.json", ...(await rngFiles(loader))];
@@ -62,13 +74,12 @@ export async function loadHfTrainer(loader: FileLoader, options: VerifyOptions):
       ? { state: "unavailable", reason: "training_args.bin says fp16 is off: no scaler is saved" }
       : { state: "missing", ref: { where: `scaler.pt${args.fp16 ? " (training_args.bin says fp16 is on)" : ""}`, required: false } };
   c.scaler = await part("scaler.pt", (d) => readScaler(d.value, { where: "scaler.pt", required: false }, d.scalar), scalerMissing);
-  c.progress = trainerState.progress ? { state: "present", view: progressOf(trainerState.progress, loader.root, args.gradAccum ?? options.gradientAccumulationSteps) } : { state: "unavailable", reason: "trainer_state.json is missing or invalid" };
+  c.progress = trainerState.progress ? { state: "present", view: progressOf(trainerState.progress, folder, args.gradAccum ?? options.gradientAccumulationSteps) } : { state: "unavailable", reason: "trainer_state.json is missing or invalid" };
   return c;
 }
 
 async function rngFiles(loader: FileLoader): Promise<string[]> {
-  const names = await readdir(loader.root).catch(() => [] as string[]);
-  return names.filter((n) => /^rng_state(_\d+)?\.pth$/.test(n)).sort();
+  return (await loader.list()).map((e) => e.name).filter((n) => /^rng_state(_\d+)?\.pth$/.test(n));
 }
 
 async function readTrainerState(loader: FileLoader, spec: ExpectedFile): Promise<{ file?: StateFile; progress?: z.infer<typeof TrainerState> }> {
@@ -84,8 +95,7 @@ async function readTrainerState(loader: FileLoader, spec: ExpectedFile): Promise
   return { file: { rel: spec.rel, json: true, summary: `global_step ${t.global_step}, epoch ${t.epoch ?? "?"}`, verdicts: [], torchProblems: [] }, progress: t };
 }
 
-function progressOf(t: z.infer<typeof TrainerState>, root: string, gradAccum: number | undefined): Progress {
-  const folder = basename(root);
+function progressOf(t: z.infer<typeof TrainerState>, folder: string, gradAccum: number | undefined): Progress {
   const m = FOLDER.exec(folder);
   const logSteps = (t.log_history ?? []).map((e) => e.step).filter((s): s is number => typeof s === "number");
   const perEpoch = t.max_steps && t.num_train_epochs ? Math.ceil(t.max_steps / t.num_train_epochs) : undefined;

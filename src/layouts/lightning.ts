@@ -1,5 +1,6 @@
 import { isDict, isInt, pyTypeName, seqItems, toNumber, type PyDict, type PyValue } from "../formats/pickle/values.js";
 import { baseCheckpoint, examineAll } from "./common.js";
+import { defineLayout } from "./define.js";
 import type { FileLoader } from "./file-loader.js";
 import { readOptimizer, readScaler, readScheduler } from "./torch-state.js";
 import type { NormalisedCheckpoint, Problem } from "./types.js";
@@ -10,7 +11,14 @@ const REQUIRED = ["epoch", "global_step", "pytorch-lightning_version", "state_di
 const SCALER_KEYS = ["MixedPrecision", "MixedPrecisionPlugin", "NativeMixedPrecisionPlugin", "native_amp_scaling_state"];
 
 /** A PyTorch Lightning `.ckpt` file (checkpoint_connector.dump_checkpoint). */
-export async function loadLightning(loader: FileLoader, rel: string): Promise<NormalisedCheckpoint> {
+export const lightningLayout = defineLayout({
+  name: "lightning",
+  takes: ["file"],
+  detect: (t) => (t.kind === "file" && t.name.toLowerCase().endsWith(".ckpt") ? "a Lightning .ckpt file" : undefined),
+  load: (loader, target) => loadLightning(loader, target.kind === "file" ? target.file : ""),
+});
+
+async function loadLightning(loader: FileLoader, rel: string): Promise<NormalisedCheckpoint> {
   const c = baseCheckpoint("lightning", loader.abs(rel), "a Lightning .ckpt file");
   c.pathStatus = { ok: true, kind: "a file" };
   const [spec] = await examineAll(loader, [{ rel, role: "Lightning checkpoint", required: true, expect: "torch" }]);

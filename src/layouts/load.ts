@@ -1,80 +1,62 @@
-import { readdir, stat } from "node:fs/promises";
-import { basename, dirname } from "node:path";
-import type { VerifyOptions } from "../checks/define.js";
-import { ioError } from "../io/file.js";
+import type { VerifyOptions } from "../core/options.js";
+import { errorMessage } from "../core/errors.js";
+import { locate, type Location } from "../storage/index.js";
 import { baseCheckpoint } from "./common.js";
+import type { Layout, Target } from "./define.js";
 import { FileLoader } from "./file-loader.js";
-import { loadGeneric } from "./generic.js";
-import { FOLDER, loadHfTrainer } from "./hf-trainer.js";
-import { loadLightning } from "./lightning.js";
-import { loadTrainingState } from "./training-state.js";
-import { LAYOUT_NAMES, type LayoutName, type NormalisedCheckpoint } from "./types.js";
-
-const HF_MARKERS = ["trainer_state.json", "optimizer.pt", "optimizer.bin", "scheduler.pt", "training_args.bin"];
-
-export function isLayoutName(s: string): s is LayoutName {
-  return (LAYOUT_NAMES as readonly string[]).includes(s);
-}
+import { LAYOUTS } from "./index.js";
+import type { NormalisedCheckpoint, Problem } from "./types.js";
 
 /** Detects the layout from the files present (unless forced) and normalises the checkpoint. */
 export async function loadCheckpoint(path: string, options: VerifyOptions): Promise<{ checkpoint: NormalisedCheckpoint; close: () => Promise<void> }> {
-  let info;
+  const forced = LAYOUTS.find((l) => l.name === options.layout);
+  let where: Location;
   try {
-    info = await stat(path);
+    where = await locate(path);
   } catch (e) {
-    const err = ioError(e, path);
-    const c = baseCheckpoint((options.layout as LayoutName) ?? "generic", path, "the path could not be read");
-    const code = err.code === "FILE_NOT_FOUND" ? "PATH_NOT_FOUND" : "PATH_UNREADABLE";
-    c.pathStatus = { ok: false, problem: { code, data: { path, reason: err.message } } };
-    c.progress = c.optimizer = c.scheduler = c.scaler = { state: "unavailable", reason: "the checkpoint path is not usable" };
-    return { checkpoint: c, close: async () => undefined };
+    return unusable(path, forced, "the path could not be read", { code: "PATH_UNREADABLE", data: { path, reason: errorMessage(e) } });
   }
-  const forced = options.layout && isLayoutName(options.layout) ? options.layout : undefined;
-  if (!info.isDirectory() && !info.isFile()) {
+  const info = where.stat;
+  if (!info) return unusable(path, forced, "the path could not be read", { code: "PATH_NOT_FOUND", data: { path, reason: `${path} does not exist` } });
+  if (info.kind !== "directory" && info.kind !== "file") {
     // A FIFO, device or socket is never opened: reading one could block forever or never end.
-    const kind = info.isFIFO() ? "a FIFO (named pipe)" : info.isCharacterDevice() || info.isBlockDevice() ? "a device" : info.isSocket() ? "a socket" : "not a regular file";
-    const c = baseCheckpoint((forced as LayoutName) ?? "generic", path, "the path is not a file or folder");
-    c.pathStatus = { ok: false, problem: { code: "PATH_UNREADABLE", data: { path, reason: `it is ${kind}, not a checkpoint file or folder; it was not opened` } } };
-    c.progress = c.optimizer = c.scheduler = c.scaler = { state: "unavailable", reason: "the checkpoint path is not usable" };
-    return { checkpoint: c, close: async () => undefined };
+    const kind = info.kind === "fifo" ? "a FIFO (named pipe)" : info.kind === "device" ? "a device" : info.kind === "socket" ? "a socket" : "not a regular file";
+    return unusable(path, forced, "the path is not a file or folder", { code: "PATH_UNREADABLE", data: { path, reason: `it is ${kind}, not a checkpoint file or folder; it was not opened` } });
   }
-  if (info.isDirectory()) {
-    const loader = new FileLoader(path, options.allowGlobals, options.deep);
-    const names = await readdir(path).catch(() => [] as string[]);
-    const layout = forced ?? detectFolder(basename(path), names);
-    const checkpoint =
-      layout === "training-state"
-        ? await loadTrainingState(loader, options)
-        : layout === "hf-trainer"
-          ? await loadHfTrainer(loader, options)
-          : layout === "lightning"
-            ? notAFolder(path, "lightning")
-            : await loadGeneric(loader);
-    if (forced) checkpoint.reason = "chosen with --layout";
-    if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress);
-    return { checkpoint, close: () => loader.close() };
+  const loader = new FileLoader(where.storage, options.allowGlobals, options.deep);
+  const name = baseName(path);
+  const target: Target = info.kind === "directory" ? { kind: "folder", name, entries: await loader.list("") } : { kind: "file", name, file: where.rel };
+  let layout: Layout | undefined = forced;
+  let reason = "chosen with --layout";
+  if (!layout) {
+    for (const candidate of LAYOUTS) {
+      if (!candidate.takes.includes(target.kind)) continue;
+      const why = await candidate.detect(target, loader);
+      if (why !== undefined) {
+        [layout, reason] = [candidate, why];
+        break;
+      }
+    }
   }
-  const loader = new FileLoader(dirname(path), options.allowGlobals, options.deep);
-  const layout = forced ?? (path.toLowerCase().endsWith(".ckpt") ? "lightning" : "generic");
-  const checkpoint =
-    layout === "lightning" ? await loadLightning(loader, basename(path)) : layout === "generic" ? await loadGeneric(loader, basename(path)) : notAFolder(path, layout);
-  if (forced) checkpoint.reason = "chosen with --layout";
+  if (!layout || !layout.takes.includes(target.kind)) {
+    const l = layout ?? forced!;
+    await loader.close();
+    return unusable(path, l, "chosen with --layout", { code: "PATH_NOT_DIRECTORY", data: { path, kind: target.kind === "folder" ? "a directory" : "a file", layout: l.name } });
+  }
+  const checkpoint = await layout.load(loader, target, options);
+  checkpoint.reason = reason;
   if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress);
   return { checkpoint, close: () => loader.close() };
 }
 
-function detectFolder(name: string, found: string[]): LayoutName {
-  // A save interrupted before its final rename leaves `training_state.pth.tmp` and the like: still that layout, with a file missing.
-  const files = found.map((f) => f.replace(/(\.tmp|\.temp|\.partial|\.part|\.incomplete|~)$/, ""));
-  if (files.includes("training_state.pth")) return "training-state";
-  if (FOLDER.test(name) || HF_MARKERS.some((m) => files.includes(m))) return "hf-trainer";
-  return "generic";
+function baseName(path: string): string {
+  const parts = path.replace(/\/+$/, "").split("/");
+  return parts[parts.length - 1] ?? path;
 }
 
-function notAFolder(path: string, layout: LayoutName): NormalisedCheckpoint {
-  const c = baseCheckpoint(layout, path, "chosen with --layout");
-  const kind = layout === "lightning" ? "a directory" : "a file";
-  c.pathStatus = { ok: false, problem: { code: "PATH_NOT_DIRECTORY", data: { path, kind, layout } } };
+function unusable(path: string, layout: Layout | undefined, reason: string, problem: Problem): { checkpoint: NormalisedCheckpoint; close: () => Promise<void> } {
+  const c = baseCheckpoint(layout?.name ?? "generic", path, reason);
+  c.pathStatus = { ok: false, problem };
   c.progress = c.optimizer = c.scheduler = c.scaler = { state: "unavailable", reason: "the checkpoint path is not usable" };
-  return c;
+  return { checkpoint: c, close: async () => undefined };
 }

@@ -1,5 +1,5 @@
 import { PyDict, PyFloat, Tensor, isDict, seqItems, toNumber, type PyValue } from "../formats/pickle/values.js";
-import { inferSchedulerKind } from "../checks/helpers/lr-formulas.js";
+import { inferSchedulerKind } from "./schedulers.js";
 import { formatNumber } from "../findings/finding.js";
 import type { OptimizerView, Part, PartRef, ScalerView, SchedulerView } from "./types.js";
 

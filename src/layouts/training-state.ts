@@ -1,5 +1,6 @@
 import { PyFloat, isDict, isInt, pyTypeName, toNumber, type PyDict, type PyValue } from "../formats/pickle/values.js";
-import type { VerifyOptions } from "../checks/define.js";
+import type { VerifyOptions } from "../core/options.js";
+import { defineLayout, savedName } from "./define.js";
 import type { FileLoader } from "./file-loader.js";
 import { readOptimizer, readScaler, readScheduler } from "./torch-state.js";
 import type { NormalisedCheckpoint, Problem, Progress } from "./types.js";
@@ -16,7 +17,16 @@ const REQUIRED: { key: string; expected: string; meaning: string; ok: (v: PyValu
   { key: "optimizer_state_dict", expected: "a dict", meaning: "the optimizer's state_dict()", ok: (v) => isDict(v) },
 ];
 
-export async function loadTrainingState(loader: FileLoader, options: VerifyOptions): Promise<NormalisedCheckpoint> {
+/** The original pipeline's folder: training_state.pth, config.json and the weights. */
+export const trainingStateLayout = defineLayout({
+  name: "training-state",
+  takes: ["folder"],
+  // A save interrupted before its final rename leaves `training_state.pth.tmp`: still this layout, with a file missing.
+  detect: (t) => (t.kind === "folder" && t.entries.some((e) => savedName(e.name) === STATE) ? "training_state.pth present" : undefined),
+  load: (loader, _target, options) => loadTrainingState(loader, options),
+});
+
+async function loadTrainingState(loader: FileLoader, options: VerifyOptions): Promise<NormalisedCheckpoint> {
   const c = baseCheckpoint("training-state", loader.root, "training_state.pth present");
   const weights = await resolveWeights(loader);
   const files = await examineAll(loader, [

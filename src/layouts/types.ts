@@ -1,10 +1,9 @@
 import type { Code } from "../findings/codes.js";
+import type { Level } from "../findings/finding.js";
 import type { PyValue } from "../formats/pickle/values.js";
 import type { GlobalVerdict } from "../safety/globals.js";
 import type { IntegrityResult } from "../integrity/scan.js";
 
-export const LAYOUT_NAMES = ["training-state", "hf-trainer", "lightning", "generic"] as const;
-export type LayoutName = (typeof LAYOUT_NAMES)[number];
 
 /** A structural problem found while reading a file, as data (becomes a finding). */
 export interface Problem {
@@ -143,6 +142,39 @@ export interface WeightsView {
   missingShards: string[];
 }
 
+/** A judgement a layout makes about a multi-rank save (a rank's file missing, ranks disagreeing on the step), as data. */
+export interface RankFinding {
+  level: Level;
+  code: Code;
+  data: Record<string, unknown>;
+  file?: string;
+}
+
+/**
+ * One save written by several ranks: a DeepSpeed tag, a torch.distributed.checkpoint
+ * folder, Accelerate's per-process files, a Megatron iteration. The layout that
+ * found it judges the rank files and their agreement (research/distributed-layouts.md);
+ * the ranks check reports what it found.
+ */
+export interface ShardedSave {
+  /** The format's name: "deepspeed", "dcp", "accelerate", "megatron". */
+  format: string;
+  /** Where it is, relative to the checkpoint root ("" = the root itself). */
+  rel: string;
+  /** Ranks that took part in the save. */
+  worldSize?: number;
+  dataParallel?: number;
+  tensorParallel?: number;
+  pipelineParallel?: number;
+  expertParallel?: number;
+  zeroStage?: number;
+  /** The step the framework resumes at, when this save records it. */
+  globalStep?: number;
+  /** One line for people: "ZeRO-2, 4 data-parallel ranks x 1 model-parallel, global_steps 500". */
+  describe: string;
+  findings: RankFinding[];
+}
+
 export type Part<T> =
   | { state: "present"; view: T }
   | { state: "missing"; ref: PartRef }
@@ -154,7 +186,8 @@ export type Part<T> =
  * check needs to know which framework wrote the files.
  */
 export interface NormalisedCheckpoint {
-  layout: LayoutName;
+  /** The layout's name (layouts/index.ts). */
+  layout: string;
   /** Why the layout was chosen. */
   reason: string;
   root: string;
@@ -178,4 +211,6 @@ export interface NormalisedCheckpoint {
   integrity?: IntegrityResult[];
   /** Files validated by the generic layout. */
   genericCount?: number;
+  /** Multi-rank saves found (empty for single-process layouts); the first is the one the resume reads. */
+  sharded: ShardedSave[];
 }

@@ -4,35 +4,21 @@ import { CODES, type Code } from "../findings/codes.js";
 /**
  * Which check reports which code, for docs/codes.md and `explain`.
  *
- * A hand table rather than a scan of src/checks: many codes reach a check
+ * Each check lists its codes (`codes`, and `alsoReports` for codes another
+ * check documents) rather than a scan of src/checks: many codes reach a check
  * through a variable (a file loader's problem code), so only a person can
  * place them, and the built package has no sources to scan. The codes-doc
- * test scans src/checks and fails when a code is missing here, placed under
- * a check that never emits it, or when docs/codes.md is stale.
+ * test scans src/checks and fails when a code is missing from those lists,
+ * placed under a check that never emits it, or when docs/codes.md is stale.
  */
-export const CHECK_CODES: Readonly<Record<string, readonly Code[]>> = {
-  directory: ["PATH_OK", "PATH_NOT_FOUND", "PATH_NOT_DIRECTORY", "PATH_UNREADABLE", "LAYOUT_DETECTED", "LAYOUT_UNRECOGNISED", "NO_CHECKPOINT_FILES"],
-  "required-files": ["FILE_PRESENT", "FILE_MISSING", "FILE_EMPTY", "FILE_NOT_REGULAR", "FILE_UNREADABLE", "FILE_IS_LFS_POINTER", "FILE_IS_HTML", "FILE_ALL_ZEROS", "FILE_WRONG_FORMAT", "WEIGHTS_MISSING", "TEMP_FILES_PRESENT"],
-  "training-state": ["STATE_DECODED", "STATE_UNREADABLE", "STATE_NOT_A_DICT", "STATE_KEY_MISSING", "STATE_KEY_TYPE", "STATE_KEYS_OK", "STATE_JSON_INVALID", "GLOBALS_ALLOWED", "GLOBAL_HARMLESS", "GLOBAL_UNKNOWN", "GLOBAL_UNSAFE"],
-  metadata: ["PROGRESS_CONSISTENT", "STEP_BEYOND_EPOCH", "STEP_AT_EPOCH_END", "METRIC_OUT_OF_RANGE", "METRICS_OK", "FOLDER_STEP_MISMATCH", "LOG_HISTORY_BEYOND", "LOOP_STEPS_MISMATCH"],
-  optimizer: ["OPTIMIZER_STEPS_OK", "OPTIMIZER_STEP_MISMATCH", "OPTIMIZER_STEP_RATIO", "OPTIMIZER_NO_STEP", "OPTIMIZER_STEPS_DISAGREE", "OPTIMIZER_STATE_MISSING", "OPTIMIZER_STATE_INVALID", "NO_EXPECTED_STEPS"],
-  weights: ["WEIGHTS_FILE_OK", "WEIGHTS_FILE_INVALID", "TORCH_FILE_PROBLEM", "SHARD_INDEX_INVALID", "SHARD_MISSING", "SHARD_TENSOR_MISSING", "SHARDS_OK"],
-  config: ["CONFIG_OK", "CONFIG_INVALID", "CONFIG_NOT_OBJECT"],
-  "optimizer-weights": ["OPTIMIZER_MATCHES_WEIGHTS", "OPTIMIZER_SHAPE_MISMATCH", "OPTIMIZER_TOO_MANY_STATES"],
-  scheduler: ["SCHEDULER_STATE_MISSING", "SCHEDULER_STATE_INVALID", "SCHEDULER_STEPS_OK", "SCHEDULER_EPOCHS_OK", "SCHEDULER_STEP_MISMATCH", "LR_AGREES", "LR_MISMATCH", "LR_TOO_SMALL", "LR_ABOVE_BASE", "LR_FORMULA_OK", "LR_FORMULA_MISMATCH"],
-  "fast-forward": ["FAST_FORWARD"],
-  scaler: ["SCALER_OK", "SCALER_STATE_MISSING", "SCALER_STATE_INVALID", "SCALER_STATE_EMPTY", "SCALER_SCALE_INVALID"],
-  integrity: ["BYTES_OK", "CRC_MISMATCH", "CRC_NOT_RECORDED", "NON_FINITE_VALUES", "RECORD_UNREADABLE"],
-};
+export const CHECK_CODES: Readonly<Record<string, readonly Code[]>> = Object.fromEntries(CHECKS.map((c) => [c.id, c.codes]));
 
 /** Codes a second check reports too: the same file problem or pickle global, seen from the weights side. */
-export const ALSO_REPORTED_BY: Readonly<Partial<Record<Code, readonly string[]>>> = {
-  TORCH_FILE_PROBLEM: ["training-state"],
-  GLOBALS_ALLOWED: ["weights"],
-  GLOBAL_HARMLESS: ["weights"],
-  GLOBAL_UNKNOWN: ["weights"],
-  GLOBAL_UNSAFE: ["weights"],
-};
+export const ALSO_REPORTED_BY: Readonly<Partial<Record<Code, readonly string[]>>> = (() => {
+  const out: Partial<Record<Code, string[]>> = {};
+  for (const c of CHECKS) for (const code of c.alsoReports ?? []) (out[code] ??= []).push(c.id);
+  return out;
+})();
 
 export interface CodeEntry {
   code: Code;

@@ -1,5 +1,5 @@
 import { failedByStrictness } from "../verify/policy.js";
-import type { CheckResult, Report, ReportFinding } from "./schema.js";
+import type { CheckResult, Report, ReportFinding } from "../verify/schema.js";
 
 /**
  * GitHub Actions workflow commands: one annotation per problem, then the

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ReportSchema } from "./schema.js";
+import { ReportSchema } from "../verify/schema.js";
 
 /** The JSON report's schema as JSON Schema (zod 4's own export), for scripts in other languages: docs/report.schema.json. */
 export function renderReportJsonSchema(): string {

@@ -1,4 +1,4 @@
-import { ReportSchema, type Report } from "./schema.js";
+import { ReportSchema, type Report } from "../verify/schema.js";
 
 /** One JSON object, checked against the schema before it leaves the tool. */
 export function renderJson(report: Report): string {

@@ -1,4 +1,4 @@
-import type { CheckResult, Report, ReportFinding } from "./schema.js";
+import type { CheckResult, Report, ReportFinding } from "../verify/schema.js";
 
 /**
  * JUnit XML for CI test reporters (GitLab `artifacts:reports:junit`,

@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from "chalk";
 import { failedByStrictness } from "../verify/policy.js";
-import type { CheckResult, Report, ReportFinding } from "./schema.js";
+import type { CheckResult, Report, ReportFinding } from "../verify/schema.js";
 
 export interface TextOptions {
   /** chalk colour level: 0 = none. The CLI passes chalk's own detection (NO_COLOR, FORCE_COLOR, TTY). */

@@ -1,10 +1,10 @@
 import { loadInflate } from "../formats/zip/fflate.js";
-import { isFormatError } from "../formats/errors.js";
+import { isFormatError } from "../core/errors.js";
 import { decodePickleStreams } from "../formats/pickle/decoder.js";
 import type { PyValue } from "../formats/pickle/values.js";
 import { readZip, type ZipArchive, type ZipEntry } from "../formats/zip/central-directory.js";
 import { entryDataOffset, readEntry } from "../formats/zip/entry.js";
-import { RandomAccessFile } from "../io/file.js";
+import type { ByteSource } from "../storage/types.js";
 import type { GlobalVerdict, PickleReferences } from "./globals.js";
 import { TIER_RANK } from "./globals.js";
 
@@ -37,15 +37,12 @@ export interface ZipMemberScan {
 
 type Judge = (p: PickleReferences) => GlobalVerdict[];
 
-export async function scanZipMembers(path: string, judge: Judge): Promise<ZipMemberScan> {
-  let file: RandomAccessFile | undefined;
+/** Every pickle-looking member of the zip in `file` (left open: the caller owns it). */
+export async function scanZipMembers(file: ByteSource, judge: Judge): Promise<ZipMemberScan> {
   try {
-    file = await RandomAccessFile.open(path);
     return await scanArchive(await readZip(file), judge);
   } catch (e) {
     return { pickles: [], verdicts: [], error: { code: isFormatError(e) ? e.code : "UNREADABLE", message: e instanceof Error ? e.message : String(e) } };
-  } finally {
-    await file?.close();
   }
 }
 

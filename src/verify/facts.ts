@@ -1,6 +1,6 @@
 import { optimizerSteps } from "../checks/helpers/steps.js";
 import type { NormalisedCheckpoint } from "../layouts/types.js";
-import type { Facts } from "../report/schema.js";
+import type { Facts } from "./schema.js";
 
 /** What the tool read, so scripts need not open the checkpoint. Facts that do not apply are absent. */
 export function factsOf(c: NormalisedCheckpoint): Facts {
@@ -29,6 +29,15 @@ export function factsOf(c: NormalisedCheckpoint): Facts {
     if (f.initialLearningRate === undefined) set("initialLearningRate", c.scheduler.view.baseLrs[0]);
   }
   if (c.scaler.state === "present") set("lossScale", c.scaler.view.scale);
+  const sharded = c.sharded[0];
+  if (sharded) {
+    set("worldSize", sharded.worldSize);
+    set("dataParallel", sharded.dataParallel);
+    set("tensorParallel", sharded.tensorParallel);
+    set("pipelineParallel", sharded.pipelineParallel);
+    set("zeroStage", sharded.zeroStage);
+    if (f.globalStep === undefined) set("globalStep", sharded.globalStep);
+  }
   if (c.weights && c.weights.files.length > 0) set("weightTensors", c.weights.files.reduce((n, w) => n + w.tensors.length, 0));
   return f;
 }

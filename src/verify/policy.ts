@@ -1,4 +1,4 @@
-import type { CheckResult, Report, Status } from "../report/schema.js";
+import type { CheckResult, Report, Status } from "./schema.js";
 
 /** Counts findings by level, as the original pipeline's summary did. */
 export function summarise(checks: CheckResult[]): Report["summary"] {

@@ -1,8 +1,9 @@
 import { CHECKS } from "../checks/index.js";
-import { DEFAULT_OPTIONS, type CheckContext, type VerifyOptions } from "../checks/define.js";
+import { DEFAULT_OPTIONS, type VerifyOptions } from "../core/options.js";
+import type { CheckContext } from "../checks/define.js";
 import { renderMessage } from "../findings/finding.js";
 import { loadCheckpoint } from "../layouts/load.js";
-import { SCHEMA_VERSION, type CheckResult, type Report } from "../report/schema.js";
+import { SCHEMA_VERSION, type CheckResult, type Report } from "./schema.js";
 import { VERSION } from "../version.js";
 import { factsOf } from "./facts.js";
 import { checkStatus, decideStatus, exitCodeFor, summarise } from "./policy.js";

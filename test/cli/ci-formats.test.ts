@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { ReportSchema, type Report } from "../../src/report/schema.js";
+import { ReportSchema, type Report } from "../../src/verify/schema.js";
 import { renderJunit } from "../../src/report/junit.js";
 import { renderGithub, renderGithubSummary } from "../../src/report/github.js";
 import { CODES } from "../../src/findings/codes.js";

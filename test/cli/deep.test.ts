@@ -4,7 +4,7 @@ import { closeSync, cpSync, ftruncateSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readZip, entryDataOffset } from "../../src/formats/zip/index.js";
-import { RandomAccessFile } from "../../src/io/file.js";
+import { RandomAccessFile } from "../../src/storage/local-file.js";
 import { readSafetensors } from "../../src/formats/safetensors/index.js";
 import { verifyCheckpoint } from "../../src/verify/verify.js";
 import { fixture, runCli } from "../helpers.js";

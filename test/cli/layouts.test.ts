@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ReportSchema } from "../../src/report/schema.js";
+import { ReportSchema } from "../../src/verify/schema.js";
 import { verifyCheckpoint } from "../../src/verify/verify.js";
 import { fixture, HAS_REALWORLD, REALWORLD, runCli } from "../helpers.js";
 

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { ReportSchema } from "../../src/report/schema.js";
+import { ReportSchema } from "../../src/verify/schema.js";
 import { verifyCheckpoint } from "../../src/verify/verify.js";
 import { fixture, runCli } from "../helpers.js";
 

@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { BIN, FIXTURES, fixture } from "../helpers.js";
 import { buildZip, type TestEntry, type ZipOptions } from "../unit/zip-writer.js";
 import { verifyCheckpoint } from "../../src/verify/verify.js";
-import type { Report } from "../../src/report/schema.js";
+import type { Report } from "../../src/verify/schema.js";
 
 /** sha256 of every file under fixtures/ (path and content), to prove the tool never writes to a checkpoint. */
 /** Inside a describe(): hash every fixture before the suite, and after it assert nothing changed (and clean the scratch dirs). */

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_OPTIONS, type CheckContext } from "../../src/checks/define.js";
+import { DEFAULT_OPTIONS } from "../../src/core/options.js";
+import type { CheckContext } from "../../src/checks/define.js";
 import { optimizerCheck } from "../../src/checks/optimizer.js";
 import { metadataCheck } from "../../src/checks/metadata.js";
 import { scalerCheck } from "../../src/checks/scaler.js";

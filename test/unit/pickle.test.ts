@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FormatError } from "../../src/formats/errors.js";
+import { FormatError } from "../../src/core/errors.js";
 import { decodePickle, decodePickleStreams, PickleError } from "../../src/formats/pickle/decoder.js";
 import type { DecodedPickle, PickleOptions } from "../../src/formats/pickle/decoder.js";
 import {
@@ -17,6 +17,7 @@ import {
   PyTuple,
 } from "../../src/formats/pickle/values.js";
 import type { PyValue } from "../../src/formats/pickle/values.js";
+import { REALWORLD } from "../helpers.js";
 
 // ---- a tiny pickle assembler --------------------------------------------------------------
 // Numbers are single bytes, strings are latin-1 text (for the text protocol), arrays are spliced.
@@ -505,11 +506,10 @@ test("decodePickleStreams finds a second stream hidden after STOP", () => {
 
 // ---- files written by others (skipped when the corpus is absent) --------------------------
 
-const REALWORLD = "/work/shared/realworld";
 
 test("Pickle.jl builtin_type_p0..p4 decode to the same values", (t) => {
   const dir = join(REALWORLD, "Pickle.jl/test/test_pkl");
-  if (!existsSync(dir)) return t.skip("realworld corpus not present");
+  if (!existsSync(dir)) return t.skip("../shared/realworld is not present");
   for (let p = 0; p <= 4; p++) {
     const r = decodePickle(readFileSync(join(dir, `builtin_type_p${p}.pkl`)));
     const d = asDict(r.value);
@@ -532,7 +532,7 @@ test("Pickle.jl builtin_type_p0..p4 decode to the same values", (t) => {
 
 test("picklescan's malicious pickles show their dangerous globals", (t) => {
   const dir = join(REALWORLD, "picklescan/tests/data");
-  if (!existsSync(dir)) return t.skip("realworld corpus not present");
+  if (!existsSync(dir)) return t.skip("../shared/realworld is not present");
   const cases: [string, string[]][] = [
     ["malicious1_v0.pkl", ["builtins.eval"]],
     ["malicious1_v3.pkl", ["builtins.eval"]],

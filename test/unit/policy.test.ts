@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { decideStatus, exitCodeFor, failedByStrictness, summarise } from "../../src/verify/policy.js";
-import type { CheckResult } from "../../src/report/schema.js";
+import type { CheckResult } from "../../src/verify/schema.js";
 
 const check = (levels: ("pass" | "warn" | "error" | "info")[]): CheckResult => ({
   id: "x",

@@ -1,12 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { FormatError } from "../../src/formats/errors.js";
+import { FormatError } from "../../src/core/errors.js";
 import { parseSafetensorsHeader, readSafetensors, safetensorsToTorchDtype } from "../../src/formats/safetensors/index.js";
 import { plainEntry, tensorEntrySchema } from "../../src/formats/safetensors/header.js";
+import { HAS_REALWORLD, REALWORLD } from "../helpers.js";
 
 /** 8-byte LE length + header text (+ `dataBytes` zero bytes of tensor data). */
 function file(header: string | object, dataBytes = 0, lengthOverride?: bigint): Uint8Array {
@@ -193,7 +194,6 @@ test("readSafetensors reads only the header of a real file", async () => {
   }
 });
 
-const REALWORLD = "/work/shared/realworld";
 
 function findSafetensors(dir: string): string[] {
   const out: string[] = [];
@@ -224,7 +224,7 @@ const EXPECTED: Record<string, { tensors: number; dtypes: Record<string, number>
 };
 const ABUSE = "safetensors-cpp/test/safetensors_abuse_attempt_1.safetensors";
 
-test("realworld corpus: every benign safetensors file validates", { skip: !existsSync(REALWORLD) && "no /work/shared/realworld" }, async () => {
+test("realworld corpus: every benign safetensors file validates", { skip: !HAS_REALWORLD && "../shared/realworld is not present" }, async () => {
   const files = findSafetensors(REALWORLD).map((p) => relative(REALWORLD, p)).filter((p) => p !== ABUSE);
   assert.ok(files.length >= Object.keys(EXPECTED).length);
   for (const rel of files) {
@@ -243,7 +243,7 @@ test("realworld corpus: every benign safetensors file validates", { skip: !exist
   assert.equal(mnist.fileSize, 8 + 152 + 406528);
 });
 
-test("realworld corpus: the abuse file fails on its header length", { skip: !existsSync(REALWORLD) && "no /work/shared/realworld" }, async () => {
+test("realworld corpus: the abuse file fails on its header length", { skip: !HAS_REALWORLD && "../shared/realworld is not present" }, async () => {
   await assert.rejects(readSafetensors(join(REALWORLD, ABUSE)), (e: unknown) => {
     assert.ok(e instanceof FormatError);
     assert.equal(e.code, "SAFETENSORS_INVALID_HEADER_LENGTH");

@@ -1,12 +1,14 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { FormatError } from "../../src/formats/errors.js";
+import { FormatError } from "../../src/core/errors.js";
 import { PyDict, PyFloat, Tensor, type PyValue } from "../../src/formats/pickle/values.js";
 import { openTorchFile, sniffFileKind, withTorchFile, type TorchFile } from "../../src/formats/torch/reader.js";
 import { decodeElements, float16, bfloat16 } from "../../src/formats/torch/dtypes.js";
 import { buildZip, cleanupTemp, writeTemp, type TestEntry } from "./zip-writer.js";
 import { cat, dict, f32, glob, int, pickle, reduce, str, tup, type P } from "./pickle-emitter.js";
+import { HAS_REALWORLD, REALWORLD } from "../helpers.js";
+import { join } from "node:path";
 
 after(cleanupTemp);
 
@@ -250,9 +252,8 @@ test("sniffFileKind", async () => {
 });
 
 // ---- real-world files -----------------------------------------------------------------------
-const RW = "/work/shared/realworld";
-const rw = (p: string) => `${RW}/${p}`;
-const skip = !existsSync(RW);
+const rw = (p: string) => join(REALWORLD, p);
+const skip = !HAS_REALWORLD && "../shared/realworld is not present";
 
 test("real world: TorchSharp module_load.pth (zip, prefix pyload_test)", { skip }, async () => {
   await withTorchFile(rw("TorchSharp.PyBridge/TorchSharp.PyBridge.Tests/pickled_modules/module_load.pth"), async (f) => {

@@ -1,7 +1,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FormatError } from "../../src/formats/errors.js";
+import { FormatError } from "../../src/core/errors.js";
 import { PickleError } from "../../src/formats/pickle/decoder.js";
 import { PyDict, Tensor, type PyValue } from "../../src/formats/pickle/values.js";
 import { openTorchFile, type TorchFile } from "../../src/formats/torch/reader.js";

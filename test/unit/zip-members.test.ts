@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { judgePickle } from "../../src/safety/globals.js";
 import { inspectFile } from "../../src/inspect/inspect.js";
 import { MAX_MEMBERS, scanZipMembers } from "../../src/safety/zip-members.js";
+import { withFile } from "../../src/storage/local-file.js";
 import { HAS_REALWORLD, REALWORLD } from "../helpers.js";
 import { buildZip, cleanupTemp, writeTemp, type TestEntry } from "./zip-writer.js";
 
@@ -20,6 +21,7 @@ const BROKEN_EXEC = u8("cbuiltins\nexec\n(S'import os'\ntR(");
 const BENIGN_P2 = u8([0x80, 0x02], "}q\x00(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00bK\x02u.");
 
 const judge = (p: Parameters<typeof judgePickle>[0]) => judgePickle(p);
+const scanPath = (path: string) => withFile(path, (f) => scanZipMembers(f, judge));
 const zipFile = (entries: TestEntry[], name = "t.zip") => writeTemp(buildZip(entries), name);
 const unsafe = (vs: { tier: string; qualname: string }[]) => vs.filter((v) => v.tier === "unsafe").map((v) => v.qualname);
 
@@ -35,7 +37,7 @@ describe("pickles hidden in zips that are not torch archives", () => {
       { name: "broken.pkl", data: BROKEN_EXEC },
       { name: "empty/", data: new Uint8Array(0) },
     ]);
-    const scan = await scanZipMembers(p, judge);
+    const scan = await scanPath(p);
     assert.deepEqual(scan.pickles, ["data.txt", "weights.bin", "more/blob", "stats.pkl", "broken.pkl"]);
     assert.equal(scan.error, undefined);
     const bad = unsafe(scan.verdicts);
@@ -59,7 +61,7 @@ describe("pickles hidden in zips that are not torch archives", () => {
       { name: "Lorem.md", data: Buffer.from("Lorem ipsum dolor sit amet\n"), deflate: true },
       { name: "image.png", data: u8([0x89], "PNG\r\n\x1a\n", "\0".repeat(64)) },
     ]);
-    const scan = await scanZipMembers(p, judge);
+    const scan = await scanPath(p);
     assert.deepEqual(scan.pickles, []);
     assert.deepEqual(scan.verdicts, []);
     assert.equal(scan.error, undefined);
@@ -77,19 +79,19 @@ describe("pickles hidden in zips that are not torch archives", () => {
 
     const many: TestEntry[] = Array.from({ length: MAX_MEMBERS + 1 }, (_, i) => ({ name: `f${i}.txt`, data: Buffer.from("x") }));
     many[MAX_MEMBERS] = { name: "last.pkl", data: EVAL_P4 };
-    const scan = await scanZipMembers(zipFile(many), judge);
+    const scan = await scanPath(zipFile(many));
     assert.equal(scan.error?.code, "ZIP_TOO_MANY_MEMBERS");
 
     // A pickle with 65 MiB behind its STOP: deflated it is small, but it is over the per-member limit.
     const big = Buffer.concat([EVAL_P4, Buffer.alloc(65 * 1024 * 1024)]);
-    const large = await scanZipMembers(zipFile([{ name: "big.pkl", data: big, deflate: true }]), judge);
+    const large = await scanPath(zipFile([{ name: "big.pkl", data: big, deflate: true }]));
     assert.equal(large.error?.code, "ZIP_ENTRY_TOO_LARGE");
     assert.deepEqual(large.pickles, []);
   });
 
   test("an unreadable zip is an error, not a crash", async () => {
     const bytes = buildZip([{ name: "data.txt", data: EVAL_P4 }]);
-    const scan = await scanZipMembers(writeTemp(bytes.subarray(0, bytes.length - 10), "cut.zip"), judge);
+    const scan = await scanPath(writeTemp(bytes.subarray(0, bytes.length - 10), "cut.zip"));
     assert.ok(scan.error, "a cut zip reports an error");
     assert.deepEqual(scan.verdicts, []);
   });

@@ -1,10 +1,11 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { RandomAccessFile } from "../../src/io/file.js";
-import { FormatError } from "../../src/formats/errors.js";
+import { join } from "node:path";
+import { RandomAccessFile } from "../../src/storage/local-file.js";
+import { FormatError } from "../../src/core/errors.js";
 import { readZip, readEntry, entryDataOffset, isZipSignature, type ZipArchive } from "../../src/formats/zip/index.js";
 import { buildZip, cleanupTemp, writeTemp, type TestEntry } from "./zip-writer.js";
+import { HAS_REALWORLD, REALWORLD } from "../helpers.js";
 
 after(cleanupTemp);
 
@@ -183,8 +184,8 @@ test("isZipSignature", () => {
   assert.ok(!isZipSignature(Uint8Array.from([0x50])));
 });
 
-const RW = "/work/shared/realworld/picklescan/tests/data";
-test("real-world hostile zips from picklescan", { skip: !existsSync(RW) }, async () => {
+const RW = join(REALWORLD, "picklescan/tests/data");
+test("real-world hostile zips from picklescan", { skip: !HAS_REALWORLD && "../shared/realworld is not present" }, async () => {
   const expect: [string, string][] = [
     ["malicious1_0x1.zip", "ZIP_ENCRYPTED"],
     ["malicious1_0x20.zip", "ZIP_UNSUPPORTED"],

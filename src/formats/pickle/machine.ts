@@ -3,7 +3,7 @@
  * C unpickler: one value stack, MARK positions on a separate stack, and a
  * "fence" (the innermost mark) that pops may not cross.
  */
-import { FormatError } from "../errors.js";
+import { FormatError } from "../../core/errors.js";
 import { BadValue } from "./bytes.js";
 import { opcodeName } from "./opcodes.js";
 import { PickleError } from "./pickle-error.js";

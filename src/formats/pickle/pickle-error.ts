@@ -1,4 +1,4 @@
-import { FormatError } from "../errors.js";
+import { FormatError } from "../../core/errors.js";
 import type { PicklePartial } from "./types.js";
 
 /**

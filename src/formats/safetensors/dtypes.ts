@@ -1,4 +1,4 @@
-import { FormatError } from "../errors.js";
+import { FormatError } from "../../core/errors.js";
 
 /**
  * The dtypes safetensors main (0.8.0-dev) accepts, with their bit sizes

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { FormatError } from "../errors.js";
+import { FormatError } from "../../core/errors.js";
 import { DTYPE_NAMES, safetensorsDtypeBits, safetensorsToTorchDtype, type SafetensorsDtype } from "./dtypes.js";
 import { scanHeaderJson } from "./jsonScan.js";
 

@@ -1,4 +1,5 @@
-import { withFile } from "../../io/file.js";
+import { withFile } from "../../storage/local-file.js";
+import type { ByteSource } from "../../storage/types.js";
 import { MAX_HEADER_SIZE, parseSafetensorsHeader, type SafetensorsFile } from "./header.js";
 
 /**
@@ -8,12 +9,14 @@ import { MAX_HEADER_SIZE, parseSafetensorsHeader, type SafetensorsFile } from ".
  * never turns into a large read.
  */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  return withFile(path, async (f) => {
-    const first = await f.read(0, Math.min(8, f.size), "safetensors header length");
-    if (f.size < 8) return parseSafetensorsHeader(first, f.size, path);
-    const n = first.readBigUInt64LE(0);
-    if (n > BigInt(MAX_HEADER_SIZE) || 8n + n > BigInt(f.size)) return parseSafetensorsHeader(first, f.size, path);
-    const header = await f.read(0, 8 + Number(n), "safetensors header");
-    return parseSafetensorsHeader(header, f.size, path);
-  });
+  return withFile(path, readSafetensorsFrom);
+}
+
+export async function readSafetensorsFrom(f: ByteSource): Promise<SafetensorsFile> {
+  const first = await f.read(0, Math.min(8, f.size), "safetensors header length");
+  if (f.size < 8) return parseSafetensorsHeader(first, f.size, f.name);
+  const n = first.readBigUInt64LE(0);
+  if (n > BigInt(MAX_HEADER_SIZE) || 8n + n > BigInt(f.size)) return parseSafetensorsHeader(first, f.size, f.name);
+  const header = await f.read(0, 8 + Number(n), "safetensors header");
+  return parseSafetensorsHeader(header, f.size, f.name);
 }

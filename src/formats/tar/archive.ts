@@ -1,5 +1,5 @@
-import { FormatError } from "../errors.js";
-import type { RandomAccessFile } from "../../io/file.js";
+import { FormatError } from "../../core/errors.js";
+import type { ByteSource } from "../../storage/types.js";
 import type { TorchProblem } from "../torch/rebuild.js";
 
 /**
@@ -121,7 +121,7 @@ function parsePax(data: Uint8Array, at: number): Map<string, string> {
  * cut by the end of the file ends it too (a problem, unless it is the first).
  * Member data is skipped, except for pax and GNU long-name headers.
  */
-export async function listTar(file: RandomAccessFile): Promise<TarListing> {
+export async function listTar(file: ByteSource): Promise<TarListing> {
   const members = new Map<string, TarMember>();
   const problems: TorchProblem[] = [];
   const globalPax = new Map<string, string>();

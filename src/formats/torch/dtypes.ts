@@ -1,4 +1,4 @@
-import { FormatError } from "../errors.js";
+import { FormatError } from "../../core/errors.js";
 
 /**
  * torch dtypes: sizes, the legacy `torch.<X>Storage` classes, and decoding of

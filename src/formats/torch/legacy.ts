@@ -1,11 +1,11 @@
-import { FormatError } from "../errors.js";
-import type { RandomAccessFile } from "../../io/file.js";
+import { FormatError } from "../../core/errors.js";
+import type { ByteSource } from "../../storage/types.js";
 import { decodePickle } from "../pickle/decoder.js";
 import { PickleError } from "../pickle/pickle-error.js";
 import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js";
 import { PyDict, seqItems, type PyValue } from "../pickle/values.js";
 import { TorchRebuilder, type TorchProblem } from "./rebuild.js";
-import type { StorageLocation } from "./reader.js";
+import type { StorageLocation } from "./storage-location.js";
 
 /**
  * The legacy (pre-1.6 default) layout: five pickles back to back, then for
@@ -33,7 +33,7 @@ function ranOutOfBytes(e: unknown): boolean {
 }
 
 export async function readLegacy(
-  file: RandomAccessFile,
+  file: ByteSource,
   options: { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook },
 ): Promise<LegacyResult> {
   // Grow the window over the pickles, reading only the new bytes each time, so little storage data is read.
@@ -55,7 +55,7 @@ export async function readLegacy(
   }
 }
 
-async function parseAll(file: RandomAccessFile, bytes: Uint8Array, options: { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook }): Promise<LegacyResult> {
+async function parseAll(file: ByteSource, bytes: Uint8Array, options: { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook }): Promise<LegacyResult> {
   const limits = options.pickleLimits;
   let magic: DecodedPickle;
   try {
@@ -94,7 +94,7 @@ export function sysInfoLittleEndian(sys: PyValue): boolean | undefined {
   return typeof v === "boolean" ? v : undefined;
 }
 
-async function walkStorages(file: RandomAccessFile, window: Uint8Array, start: number, keys: string[], rb: TorchRebuilder, problems: TorchProblem[]): Promise<Map<string, StorageLocation>> {
+async function walkStorages(file: ByteSource, window: Uint8Array, start: number, keys: string[], rb: TorchRebuilder, problems: TorchProblem[]): Promise<Map<string, StorageLocation>> {
   const locations = new Map<string, StorageLocation>();
   let pos = start;
   let stopped: boolean;
@@ -159,7 +159,7 @@ async function walkStorages(file: RandomAccessFile, window: Uint8Array, start: n
 class CountReader {
   lastStorageBytes = Infinity;
   private blockStart = 0;
-  constructor(private readonly file: RandomAccessFile, private block: Buffer) {}
+  constructor(private readonly file: ByteSource, private block: Buffer) {}
 
   async at(pos: number, key: string): Promise<Buffer> {
     const rel = pos - this.blockStart;

@@ -1,5 +1,6 @@
-import { FormatError } from "../errors.js";
-import { RandomAccessFile } from "../../io/file.js";
+import { FormatError } from "../../core/errors.js";
+import { RandomAccessFile } from "../../storage/local-file.js";
+import type { ByteSource } from "../../storage/types.js";
 import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js";
 import type { PyValue, StorageRef, Tensor } from "../pickle/values.js";
 import type { ZipArchive } from "../zip/central-directory.js";
@@ -13,15 +14,8 @@ import { readZipLayout, zipStorageLocation } from "./zip-layout.js";
 
 export { sniffFileKind, type FileKind } from "./sniff.js";
 export type { TorchProblem } from "./rebuild.js";
-
-export interface StorageLocation {
-  key: string;
-  /** Absolute file offset of the first byte. */
-  offset: number;
-  /** Bytes present (compressed bytes when `compressed`). */
-  length: number;
-  compressed: boolean;
-}
+export type { StorageLocation } from "./storage-location.js";
+import type { StorageLocation } from "./storage-location.js";
 
 export interface TorchFile {
   path: string;
@@ -50,7 +44,7 @@ export interface TorchFile {
   problems: TorchProblem[];
   zip?: ZipArchive;
   /** The open file: `file.bytesRead` shows how little was read. */
-  file: RandomAccessFile;
+  file: ByteSource;
   readValues(t: Tensor, max?: number): Promise<ElementValue[]>;
   close(): Promise<void>;
 }
@@ -59,8 +53,8 @@ export interface OpenTorchOptions {
   pickleLimits?: Partial<PickleLimits>;
   /** Consulted for calls the torch rebuild hook leaves alone. */
   reduce?: ReduceHook;
-  /** An already open handle on `path` (its parsed zip directory is reused); closed with the TorchFile. */
-  file?: RandomAccessFile;
+  /** An already open handle on `path` (its parsed zip directory is reused); closed with the TorchFile, left open when opening fails. */
+  file?: ByteSource;
   /**
    * Zip only. "all" (the default) reads every storage record's local header when the file is
    * opened, so `locations` is complete. "on-read" leaves each until that storage is read: default
@@ -110,7 +104,7 @@ export async function openTorchFile(path: string, options: OpenTorchOptions = {}
     };
     return tf;
   } catch (e) {
-    await file.close();
+    if (!options.file) await file.close();
     throw e;
   }
 }
@@ -145,7 +139,7 @@ function elementIndices(t: Tensor, n: number): number[] {
 /** Inflated bytes of the last compressed storage read per file, so reading several tensors of one storage inflates once. */
 const inflated = new WeakMap<TorchFile, { key: string; bytes: Uint8Array }>();
 
-async function readValues(file: RandomAccessFile, tf: TorchFile, t: Tensor, max = DEFAULT_READ_VALUES): Promise<ElementValue[]> {
+async function readValues(file: ByteSource, tf: TorchFile, t: Tensor, max = DEFAULT_READ_VALUES): Promise<ElementValue[]> {
   const numel = t.numel;
   const n = Math.max(0, Math.min(max, numel));
   if (n === 0) return [];

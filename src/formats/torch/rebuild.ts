@@ -1,4 +1,4 @@
-import { FormatError } from "../errors.js";
+import { FormatError } from "../../core/errors.js";
 import type { ReduceHook } from "../pickle/types.js";
 import { PyGlobal, PyPersistent, PyTuple, StorageRef, Tensor, isInt, seqItems, type PyValue } from "../pickle/values.js";
 import { dtypeFromName, itemSizeOf, legacyStorage } from "./dtypes.js";

@@ -1,5 +1,6 @@
-import { FormatError } from "../errors.js";
-import { withFile, type RandomAccessFile } from "../../io/file.js";
+import { FormatError } from "../../core/errors.js";
+import { withFile } from "../../storage/local-file.js";
+import type { ByteSource } from "../../storage/types.js";
 import { isZipSignature, readZip } from "../zip/central-directory.js";
 import { decodePickle, PickleError } from "../pickle/decoder.js";
 import { LEGACY_MAGIC } from "./legacy.js";
@@ -21,7 +22,7 @@ export async function sniffFileKind(path: string): Promise<{ kind: FileKind; det
   return withFile(path, sniffOpen);
 }
 
-export async function sniffOpen(f: RandomAccessFile): Promise<{ kind: FileKind; detail: string }> {
+export async function sniffOpen(f: ByteSource): Promise<{ kind: FileKind; detail: string }> {
   if (f.size === 0) return { kind: "empty", detail: "the file is empty (0 bytes)" };
   const head = await f.read(0, Math.min(HEAD, f.size), "file head");
   if (head.length >= 4 && isZipSignature(head)) return sniffZip(f);
@@ -46,7 +47,7 @@ export async function sniffOpen(f: RandomAccessFile): Promise<{ kind: FileKind; 
   return { kind: "unknown", detail: `unrecognised content starting ${[...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ")}` };
 }
 
-async function sniffZip(f: RandomAccessFile): Promise<{ kind: FileKind; detail: string }> {
+async function sniffZip(f: ByteSource): Promise<{ kind: FileKind; detail: string }> {
   try {
     const zip = await readZip(f);
     const first = zip.entries[0]?.name ?? "";

@@ -1,5 +1,5 @@
-import { FormatError } from "../errors.js";
-import type { RandomAccessFile } from "../../io/file.js";
+import { FormatError } from "../../core/errors.js";
+import type { ByteSource } from "../../storage/types.js";
 import { decodePickle } from "../pickle/decoder.js";
 import { PickleError } from "../pickle/pickle-error.js";
 import type { DecodedPickle, PickleLimits, PicklePartial, ReduceHook } from "../pickle/types.js";
@@ -7,7 +7,7 @@ import { PyGlobal, PyPersistent, PyTuple, StorageRef, Tensor, isInt, seqItems, t
 import { legacyStorage } from "./dtypes.js";
 import { MAX_PICKLE_BYTES } from "./legacy.js";
 import { TorchRebuilder, describe, type TorchProblem } from "./rebuild.js";
-import type { StorageLocation } from "./reader.js";
+import type { StorageLocation } from "./storage-location.js";
 import { listTar, type TarMember } from "../tar/archive.js";
 export { isTarHeader, listTar, type TarMember, type TarListing } from "../tar/archive.js";
 
@@ -60,7 +60,7 @@ interface Options { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook }
 class MemberCursor {
   private block: Buffer = Buffer.alloc(0);
   private blockPos = 0;
-  constructor(private readonly file: RandomAccessFile, readonly member: TarMember, public readAhead: number) {}
+  constructor(private readonly file: ByteSource, readonly member: TarMember, public readAhead: number) {}
 
   async bytes(pos: number, len: number, what: string): Promise<Buffer> {
     const m = this.member;
@@ -120,7 +120,7 @@ function safeInt(v: PyValue | undefined): number | undefined {
 
 const STORAGE_MODULES = new Set(["torch", "torch.cuda"]);
 
-export async function readTorchTar(file: RandomAccessFile, options: Options): Promise<TarResult> {
+export async function readTorchTar(file: ByteSource, options: Options): Promise<TarResult> {
   const { members, problems } = await listTar(file);
   const limits = options.pickleLimits;
   // Globals and calls of every auxiliary pickle, judged with the main one (torch unpickles them all).

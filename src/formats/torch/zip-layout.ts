@@ -1,11 +1,11 @@
-import { FormatError } from "../errors.js";
+import { FormatError } from "../../core/errors.js";
 import { decodePickle } from "../pickle/decoder.js";
 import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js";
-import type { RandomAccessFile } from "../../io/file.js";
+import type { ByteSource } from "../../storage/types.js";
 import { readZip, type ZipArchive, type ZipEntry } from "../zip/central-directory.js";
 import { entryDataOffset, prefetchDataOffsets, readEntry } from "../zip/entry.js";
 import { TorchRebuilder, type TorchProblem } from "./rebuild.js";
-import type { StorageLocation } from "./reader.js";
+import type { StorageLocation } from "./storage-location.js";
 
 /**
  * torch.save's zip layout: `<prefix>/data.pkl`, `<prefix>/data/<key>`,
@@ -30,7 +30,7 @@ export interface ZipLayoutResult {
 }
 
 export async function readZipLayout(
-  file: RandomAccessFile,
+  file: ByteSource,
   options: { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook; storageHeaders?: "all" | "on-read" },
 ): Promise<ZipLayoutResult> {
   const zip = await readZip(file);

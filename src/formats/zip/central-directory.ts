@@ -1,5 +1,5 @@
-import { FormatError } from "../errors.js";
-import type { RandomAccessFile } from "../../io/file.js";
+import { FormatError } from "../../core/errors.js";
+import type { ByteSource } from "../../storage/types.js";
 
 /**
  * Reads a zip's central directory with a handful of positioned reads: the
@@ -18,7 +18,7 @@ export interface ZipEntry {
 }
 
 export interface ZipArchive {
-  file: RandomAccessFile;
+  file: ByteSource;
   entries: ZipEntry[];
   byName: Map<string, ZipEntry>;
   comment?: string;
@@ -45,9 +45,9 @@ export function isZipSignature(first4: Uint8Array): boolean {
 }
 
 /** Central directories already parsed, by handle: a file sniffed and then decoded is parsed once. */
-const parsed = new WeakMap<RandomAccessFile, ZipArchive>();
+const parsed = new WeakMap<ByteSource, ZipArchive>();
 
-export async function readZip(file: RandomAccessFile): Promise<ZipArchive> {
+export async function readZip(file: ByteSource): Promise<ZipArchive> {
   const known = parsed.get(file);
   if (known) return known;
   const zip = await parseZip(file);
@@ -55,7 +55,7 @@ export async function readZip(file: RandomAccessFile): Promise<ZipArchive> {
   return zip;
 }
 
-async function parseZip(file: RandomAccessFile): Promise<ZipArchive> {
+async function parseZip(file: ByteSource): Promise<ZipArchive> {
   const end = await findEnd(file);
   let { entryCount, cdSize, cdOffset } = end;
   // The ZIP64 records win when present: torch always writes them and clamps the classic fields.
@@ -91,7 +91,7 @@ async function parseZip(file: RandomAccessFile): Promise<ZipArchive> {
 
 interface EndRecord { eocdOffset: number; entryCount: number; cdSize: number; cdOffset: number; comment: Uint8Array }
 
-async function findEnd(file: RandomAccessFile): Promise<EndRecord> {
+async function findEnd(file: ByteSource): Promise<EndRecord> {
   const noEnd = () => new FormatError("ZIP_NO_END_RECORD", "no end-of-central-directory record: the file is truncated or not a zip", undefined, { size: file.size });
   if (file.size < EOCD_SIZE) throw noEnd();
   // Most archives have no comment: look at the last 1 KiB first, the full 64 KiB window only if needed.
@@ -100,7 +100,7 @@ async function findEnd(file: RandomAccessFile): Promise<EndRecord> {
   return found;
 }
 
-async function scanTail(file: RandomAccessFile, tailLen: number): Promise<EndRecord | undefined> {
+async function scanTail(file: ByteSource, tailLen: number): Promise<EndRecord | undefined> {
   const tailStart = file.size - tailLen;
   const tail = await file.read(tailStart, tailLen, "zip end record search");
   const dv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
@@ -133,7 +133,7 @@ async function scanTail(file: RandomAccessFile, tailLen: number): Promise<EndRec
 
 interface Zip64End { recordOffset: number; entryCount: number; cdSize: number; cdOffset: number }
 
-async function readZip64(file: RandomAccessFile, eocdOffset: number): Promise<Zip64End | undefined> {
+async function readZip64(file: ByteSource, eocdOffset: number): Promise<Zip64End | undefined> {
   if (eocdOffset < LOCATOR_SIZE) return undefined;
   const loc = await file.read(eocdOffset - LOCATOR_SIZE, LOCATOR_SIZE, "zip64 locator");
   if (loc.readUInt32LE(0) !== LOCATOR_SIG) return undefined;

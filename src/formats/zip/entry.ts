@@ -1,6 +1,6 @@
 import type { Inflate } from "fflate";
 import * as zlib from "node:zlib";
-import { FormatError } from "../errors.js";
+import { FormatError } from "../../core/errors.js";
 import { loadInflate } from "./fflate.js";
 import { entryNameBytes, type ZipArchive, type ZipEntry } from "./central-directory.js";
 
@@ -93,7 +93,7 @@ export async function prefetchDataOffsets(zip: ZipArchive, entries: ZipEntry[]):
       end = Math.max(end, headerEnd(next));
       j++;
     }
-    const span = zip.file.readSync(first.localHeaderOffset, Math.min(end, zip.file.size) - first.localHeaderOffset, "zip local headers");
+    const span = await zip.file.read(first.localHeaderOffset, Math.min(end, zip.file.size) - first.localHeaderOffset, "zip local headers");
     for (let k = i; k < j; k++) {
       const e = todo[k]!;
       const rel = e.localHeaderOffset - first.localHeaderOffset;

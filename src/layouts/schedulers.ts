@@ -1,5 +1,5 @@
-import type { SchedulerView } from "../../layouts/types.js";
-import { PyDict, isDict, seqItems, toNumber } from "../../formats/pickle/values.js";
+import type { SchedulerView } from "./types.js";
+import { PyDict, isDict, seqItems, toNumber } from "../formats/pickle/values.js";
 
 /**
  * Closed forms of torch's built-in schedulers: the learning rate of one

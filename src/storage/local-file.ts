@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { FormatError } from "../formats/errors.js";
+import { FormatError } from "../core/errors.js";
+import type { ByteSource } from "./types.js";
 
 /**
  * Positioned, bounds-checked reads of one regular file. Readers never read a
@@ -12,7 +13,7 @@ import { FormatError } from "../formats/errors.js";
  * more than the reads themselves (about 60 ms of a 200 ms run on a 3 GB
  * checkpoint). The callers stay async, so this can change without them.
  */
-export class RandomAccessFile {
+export class RandomAccessFile implements ByteSource {
   /** Bytes actually read through this handle: lets tests prove that default mode skips tensor bytes. */
   bytesRead = 0;
 
@@ -43,6 +44,14 @@ export class RandomAccessFile {
       throw new FormatError("NOT_A_REGULAR_FILE", `${path} is not a regular file (${describeKind(info)})`);
     }
     return new RandomAccessFile(path, fd, info.size);
+  }
+
+  get name(): string {
+    return this.path;
+  }
+
+  get localPath(): string {
+    return this.path;
   }
 
   /** Reads exactly `length` bytes at `offset`, or throws TRUNCATED naming what was being read. */

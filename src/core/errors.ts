@@ -20,3 +20,9 @@ export class FormatError extends Error {
 export function isFormatError(e: unknown): e is FormatError {
   return e instanceof FormatError;
 }
+
+/** A thrown value as one line for a finding: a FormatError's own sentence, anything else with its type. */
+export function errorMessage(e: unknown): string {
+  if (isFormatError(e)) return e.message;
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}

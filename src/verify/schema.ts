@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { LAYOUT_NAMES } from "../layouts/index.js";
 
 /**
  * The JSON report, defined once. The JSON reporter validates against it
@@ -38,6 +39,11 @@ export const FactsSchema = z
     globalStep: z.number(),
     stepsToSkip: z.number(),
     weightTensors: z.number(),
+    worldSize: z.number(),
+    dataParallel: z.number(),
+    tensorParallel: z.number(),
+    pipelineParallel: z.number(),
+    zeroStage: z.number(),
   })
   .partial();
 
@@ -45,7 +51,7 @@ export const ReportSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tool: z.object({ name: z.literal("verify-checkpoint"), version: z.string() }),
   checkpoint: z.string(),
-  layout: z.enum(["training-state", "hf-trainer", "lightning", "generic"]),
+  layout: z.enum(LAYOUT_NAMES as [string, ...string[]]),
   strict: z.boolean(),
   status: z.enum(["passed", "passed_with_warnings", "failed"]),
   exitCode: z.union([z.literal(0), z.literal(1)]),

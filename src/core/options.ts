@@ -1,0 +1,20 @@
+/** What the caller asks for: the shared vocabulary of every layer from layouts up. */
+export interface VerifyOptions {
+  strict: boolean;
+  /** Optimizer step tolerance (default 20). */
+  tolerance: number;
+  /** Used when the checkpoint does not record gradient accumulation. */
+  gradientAccumulationSteps?: number;
+  layout?: string;
+  deep: boolean;
+  allowGlobals: string[];
+  /** --deep progress: bytes done of total. The CLI draws a bar; checks never see it. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export const DEFAULT_OPTIONS: VerifyOptions = {
+  strict: false,
+  tolerance: 20,
+  deep: false,
+  allowGlobals: [],
+};

@@ -1,0 +1,36 @@
+import type { VerifyOptions } from "../core/options.js";
+import type { DirEntry } from "../storage/types.js";
+import type { FileLoader } from "./file-loader.js";
+import type { NormalisedCheckpoint } from "./types.js";
+
+/**
+ * What a layout is given: a folder (the loader is rooted at it and `entries`
+ * lists it) or one file (the loader is rooted at its folder and `file` is its
+ * name there).
+ */
+export type Target = { kind: "folder"; name: string; entries: DirEntry[] } | { kind: "file"; name: string; file: string };
+
+/** One checkpoint layout: how to recognise it and how to reduce it to a NormalisedCheckpoint. */
+export interface Layout {
+  /** The name in the report and in `--layout`. */
+  name: string;
+  /** The kinds of path it reads. */
+  takes: readonly Target["kind"][];
+  /**
+   * Why this layout fits the target, or undefined. Layouts are asked in
+   * registry order and the first answer wins, so a more specific layout
+   * comes before a more general one.
+   */
+  detect(target: Target, loader: FileLoader): string | undefined | Promise<string | undefined>;
+  load(loader: FileLoader, target: Target, options: VerifyOptions): Promise<NormalisedCheckpoint>;
+}
+
+/** Exists for type inference only, as defineCheck does. */
+export function defineLayout(layout: Layout): Layout {
+  return layout;
+}
+
+/** Names an interrupted save leaves before its final rename (`training_state.pth.tmp`): the name it was going to have. */
+export function savedName(name: string): string {
+  return name.replace(/(\.tmp|\.temp|\.partial|\.part|\.incomplete|~)$/, "");
+}

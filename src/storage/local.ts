@@ -1,0 +1,54 @@
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { ioError, RandomAccessFile } from "./local-file.js";
+import type { ByteSource, DirEntry, EntryKind, EntryStat, Storage } from "./types.js";
+
+/** A local folder. Files are opened read-only; nothing here ever writes. */
+export class LocalStorage implements Storage {
+  readonly remote = false;
+  constructor(readonly root: string) {}
+
+  private abs(rel: string): string {
+    return rel === "" ? this.root : join(this.root, rel);
+  }
+
+  display(rel: string): string {
+    return this.abs(rel);
+  }
+
+  async stat(rel: string): Promise<EntryStat | undefined> {
+    try {
+      const info = await stat(this.abs(rel));
+      return { kind: kindOf(info), size: info.size, mtimeMs: info.mtimeMs };
+    } catch (e) {
+      const err = ioError(e, this.abs(rel));
+      if (err.code === "FILE_NOT_FOUND") return undefined;
+      throw err;
+    }
+  }
+
+  async list(rel: string): Promise<DirEntry[]> {
+    const dir = this.abs(rel);
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    const out: DirEntry[] = [];
+    for (const e of entries) {
+      // A symbolic link is what it points to (a dangling one is "other").
+      const kind = e.isSymbolicLink() ? await stat(join(dir, e.name)).then(kindOf, () => "other" as const) : kindOf(e);
+      out.push({ name: e.name, kind });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  open(rel: string): Promise<ByteSource> {
+    return RandomAccessFile.open(this.abs(rel));
+  }
+}
+
+function kindOf(info: { isFile(): boolean; isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): EntryKind {
+  if (info.isFile()) return "file";
+  if (info.isDirectory()) return "directory";
+  if (info.isFIFO()) return "fifo";
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "device";
+  if (info.isSocket()) return "socket";
+  return "other";
+}

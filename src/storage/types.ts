@@ -1,0 +1,52 @@
+/**
+ * Where bytes come from. Every reader above this layer asks a ByteSource for
+ * byte ranges and a Storage for names and sizes; neither knows whether the
+ * checkpoint is on a local disk or in object storage.
+ */
+
+/** Random access to one file's (or object's) bytes. */
+export interface ByteSource {
+  /** The path or URL, for messages (never credentials or signed URLs). */
+  readonly name: string;
+  readonly size: number;
+  /** Bytes actually read: lets tests prove that default mode skips tensor bytes. */
+  bytesRead: number;
+  /** Exactly `length` bytes at `offset`, or a FormatError (TRUNCATED, BAD_RANGE, ...) naming `what`. */
+  read(offset: number, length: number, what?: string): Promise<Buffer>;
+  close(): Promise<void>;
+  /** A local file's path, for --deep worker threads that open it themselves. Absent for remote objects. */
+  readonly localPath?: string;
+}
+
+export type EntryKind = "file" | "directory" | "fifo" | "device" | "socket" | "other";
+
+export interface EntryStat {
+  /** After following symbolic links. */
+  kind: EntryKind;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface DirEntry {
+  name: string;
+  /** After following symbolic links; "other" for a dangling one. */
+  kind: EntryKind;
+}
+
+/**
+ * A folder-like namespace of files: a local directory, or the objects under
+ * an S3 prefix. Paths are relative to the root, "/"-separated; "" is the root.
+ */
+export interface Storage {
+  /** The root as the user gave it. */
+  readonly root: string;
+  readonly remote: boolean;
+  /** undefined when `rel` does not exist; a FormatError when it cannot be looked at (permission, I/O). */
+  stat(rel: string): Promise<EntryStat | undefined>;
+  /** The entries of folder `rel`, sorted by name; empty when it is not a readable folder. */
+  list(rel: string): Promise<DirEntry[]>;
+  /** Opens a file for positioned reads; FormatError when it is missing, not a regular file or unreadable. */
+  open(rel: string): Promise<ByteSource>;
+  /** How `rel` is shown to the user, and how it can be given back to the tool (a path or a URL). */
+  display(rel: string): string;
+}
