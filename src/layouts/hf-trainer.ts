@@ -1,7 +1,8 @@
 import * as z from "zod";
 import { PyCall, isDict, toNumber, type PyValue } from "../formats/pickle/values.js";
 import type { VerifyOptions } from "../core/options.js";
-import { defineLayout, savedName } from "./define.js";
+import { defineLayout, savedName, type Target } from "./define.js";
+import { nestedPart, readNested } from "./nested.js";
 import { baseCheckpoint, examineAll, leftovers } from "./common.js";
 import type { FileLoader } from "./file-loader.js";
 import { readOptimizer, readScaler, readScheduler } from "./torch-state.js";
@@ -29,24 +30,27 @@ export const hfTrainerLayout = defineLayout({
     if (FOLDER.test(t.name)) return "a Trainer checkpoint-N folder";
     return t.entries.some((e) => MARKERS.includes(savedName(e.name))) ? "Hugging Face Trainer files present" : undefined;
   },
-  load: (loader, target, options) => loadHfTrainer(loader, target.name, options),
+  load: (loader, target, options) => loadHfTrainer(loader, target, options),
 });
 
-async function loadHfTrainer(loader: FileLoader, folder: string, options: VerifyOptions): Promise<NormalisedCheckpoint> {
+async function loadHfTrainer(loader: FileLoader, target: Target, options: VerifyOptions): Promise<NormalisedCheckpoint> {
   const c = baseCheckpoint("hf-trainer", loader.root, "Hugging Face Trainer files present");
+  // Under DeepSpeed or FSDP the optimizer (and maybe the scheduler) live in a nested multi-rank save, not in optimizer.pt.
+  const nested = target.kind === "folder" ? await readNested(loader, "", target.entries, options) : [];
+  c.sharded = nested.map((n) => n.save);
   const optimizerRel = (await loader.exists("optimizer.bin")) && !(await loader.exists("optimizer.pt")) ? "optimizer.bin" : "optimizer.pt";
   const optional = ["scaler.pt", "training_args.bin", "config.json", "adapter_config.json", ...(await rngFiles(loader))];
   const present = [];
   for (const rel of optional) if (await loader.exists(rel)) present.push(rel);
   const specs: ExpectedFile[] = [
     { rel: "trainer_state.json", role: "trainer state, written last: marks a complete save", required: true, expect: "json" },
-    { rel: optimizerRel, role: "optimizer state", required: true, expect: "torch" },
-    { rel: "scheduler.pt", role: "LR scheduler state", required: true, expect: "torch" },
+    { rel: optimizerRel, role: "optimizer state", required: !nestedPart(nested, "optimizer"), expect: "torch" },
+    { rel: "scheduler.pt", role: "LR scheduler state", required: !nestedPart(nested, "scheduler"), expect: "torch" },
     ...present.map((rel) => ({ rel, role: "saved by Trainer", required: false, expect: rel.endsWith(".json") ? ("json" as const) : ("torch" as const) })),
   ];
   const weights = await resolveWeights(loader);
   const files = await examineAll(loader, specs);
-  c.expectedFiles = [...files, ...weights.expected];
+  c.expectedFiles = [...files.filter((f) => f.required || f.problem?.code !== "FILE_MISSING"), ...weights.expected, ...nested.flatMap((n) => n.expectedFiles)];
   c.weights = weights.view;
   c.leftovers = await leftovers(loader);
   const spec = (rel: string) => files.find((f) => f.rel === rel);
@@ -58,7 +62,7 @@ async function loadHfTrainer(loader: FileLoader, folder: string, options: Verify
   const decoded = new Map<string, Awaited<ReturnType<FileLoader["decode"]>>>();
   for (const rel of torchRels) if (spec(rel) && spec(rel)!.problem?.code !== "FILE_MISSING") decoded.set(rel, await loader.decode(rel, usable(rel)));
   const trainerState = await readTrainerState(loader, spec("trainer_state.json")!);
-  c.stateFiles = [...(trainerState.file ? [trainerState.file] : []), ...[...decoded.values()].map((d) => d.state)];
+  c.stateFiles = [...(trainerState.file ? [trainerState.file] : []), ...[...decoded.values()].map((d) => d.state), ...nested.flatMap((n) => n.stateFiles)];
 
   const part = async <T>(rel: string, read: (d: NonNullable<ReturnType<typeof decoded.get>>) => Promise<Part<T>> | Part<T>, missing: Part<T>): Promise<Part<T>> => {
     const d = decoded.get(rel);
@@ -66,15 +70,19 @@ async function loadHfTrainer(loader: FileLoader, folder: string, options: Verify
     if (d.state.unusable || d.state.problem) return { state: "unavailable", reason: `${rel} could not be read` };
     return read(d);
   };
-  c.optimizer = await part(optimizerRel, (d) => readOptimizer(d.value, { where: optimizerRel, required: true }, d.scalar), { state: "unavailable", reason: `${optimizerRel} is missing (see required-files)` });
-  c.scheduler = await part("scheduler.pt", (d) => readScheduler(d.value, { where: "scheduler.pt", required: true }), { state: "unavailable", reason: "scheduler.pt is missing (see required-files)" });
+  c.optimizer =
+    nestedPart(nested, "optimizer") ??
+    (await part(optimizerRel, (d) => readOptimizer(d.value, { where: optimizerRel, required: true }, d.scalar), { state: "unavailable", reason: `${optimizerRel} is missing (see required-files)` }));
+  c.scheduler =
+    nestedPart(nested, "scheduler") ??
+    (await part("scheduler.pt", (d) => readScheduler(d.value, { where: "scheduler.pt", required: true }), { state: "unavailable", reason: "scheduler.pt is missing (see required-files)" }));
   const args = trainingArgs(decoded.get("training_args.bin")?.value);
   const scalerMissing: Part<never> =
     args.fp16 === false
       ? { state: "unavailable", reason: "training_args.bin says fp16 is off: no scaler is saved" }
       : { state: "missing", ref: { where: `scaler.pt${args.fp16 ? " (training_args.bin says fp16 is on)" : ""}`, required: false } };
-  c.scaler = await part("scaler.pt", (d) => readScaler(d.value, { where: "scaler.pt", required: false }, d.scalar), scalerMissing);
-  c.progress = trainerState.progress ? { state: "present", view: progressOf(trainerState.progress, folder, args.gradAccum ?? options.gradientAccumulationSteps) } : { state: "unavailable", reason: "trainer_state.json is missing or invalid" };
+  c.scaler = nestedPart(nested, "scaler") ?? await part("scaler.pt", (d) => readScaler(d.value, { where: "scaler.pt", required: false }, d.scalar), scalerMissing);
+  c.progress = trainerState.progress ? { state: "present", view: progressOf(trainerState.progress, target.name, args.gradAccum ?? options.gradientAccumulationSteps) } : { state: "unavailable", reason: "trainer_state.json is missing or invalid" };
   return c;
 }
 

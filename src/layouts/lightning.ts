@@ -1,7 +1,9 @@
-import { isDict, isInt, pyTypeName, seqItems, toNumber, type PyDict, type PyValue } from "../formats/pickle/values.js";
-import { baseCheckpoint, examineAll } from "./common.js";
-import { defineLayout } from "./define.js";
+import type { VerifyOptions } from "../core/options.js";
+import { isDict, isInt, pyTypeName, seqItems, toNumber, type PyDict, type PyValue, type Tensor } from "../formats/pickle/values.js";
+import { baseCheckpoint, examineAll, leftovers } from "./common.js";
+import { defineLayout, type Target } from "./define.js";
 import type { FileLoader } from "./file-loader.js";
+import { nestedPart, readNested, type NestedRead } from "./nested.js";
 import { readOptimizer, readScaler, readScheduler } from "./torch-state.js";
 import type { NormalisedCheckpoint, Problem } from "./types.js";
 import { collectTensors } from "./walk.js";
@@ -10,12 +12,20 @@ const REQUIRED = ["epoch", "global_step", "pytorch-lightning_version", "state_di
 /** Where Lightning's precision plugins keep the GradScaler state, newest name first. */
 const SCALER_KEYS = ["MixedPrecision", "MixedPrecisionPlugin", "NativeMixedPrecisionPlugin", "native_amp_scaling_state"];
 
-/** A PyTorch Lightning `.ckpt` file (checkpoint_connector.dump_checkpoint). */
+/** The model and optimizer of a sharded save live in its DCP or DeepSpeed files, not in the Lightning dict. */
+const SHARDED_REQUIRED = ["epoch", "global_step", "pytorch-lightning_version"];
+
+/**
+ * A PyTorch Lightning checkpoint (checkpoint_connector.dump_checkpoint): a
+ * `.ckpt` file, or a `.ckpt` folder written by a sharded strategy (DeepSpeed:
+ * a DeepSpeed save whose model_states file holds Lightning's keys; FSDP and
+ * ModelParallel: a DCP folder plus `meta.pt`, written last, holding them).
+ */
 export const lightningLayout = defineLayout({
   name: "lightning",
-  takes: ["file"],
-  detect: (t) => (t.kind === "file" && t.name.toLowerCase().endsWith(".ckpt") ? "a Lightning .ckpt file" : undefined),
-  load: (loader, target) => loadLightning(loader, target.kind === "file" ? target.file : ""),
+  takes: ["file", "folder"],
+  detect: (t) => (t.name.toLowerCase().endsWith(".ckpt") ? (t.kind === "file" ? "a Lightning .ckpt file" : "a Lightning sharded checkpoint (a .ckpt folder)") : undefined),
+  load: (loader, target, options) => (target.kind === "file" ? loadLightning(loader, target.file) : loadLightningFolder(loader, target, options)),
 });
 
 async function loadLightning(loader: FileLoader, rel: string): Promise<NormalisedCheckpoint> {
@@ -25,24 +35,60 @@ async function loadLightning(loader: FileLoader, rel: string): Promise<Normalise
   c.expectedFiles = [spec!];
   const d = await loader.decode(rel, spec!.problem && `${rel} is unusable (see required-files)`);
   c.stateFiles = [d.state];
-  const root = d.value;
-  const unavailable = { state: "unavailable" as const, reason: `${rel} could not be decoded` };
-  if (!isDict(root)) {
-    if (root !== undefined) c.schemaProblems.push({ code: "STATE_NOT_A_DICT", data: { file: rel, type: pyTypeName(root) }, file: rel });
-    c.progress = c.optimizer = c.scheduler = c.scaler = unavailable;
-    return c;
+  if (!isDict(d.value)) return notADict(c, rel, d.value);
+  await fromLightningDict(c, rel, d.value, d.scalar, []);
+  const tensors = collectTensors(d.value.get("state_dict") ?? null);
+  c.weights = { candidates: [], files: [{ rel: `${rel}: state_dict`, kind: "embedded", tensors, size: spec!.size ?? 0, verdicts: [], torchProblems: [] }], unusable: [], missingShards: [] };
+  return c;
+}
+
+/** A `.ckpt` folder: Lightning's dict is DeepSpeed's model_states file (the nested read says which) or `meta.pt`. */
+async function loadLightningFolder(loader: FileLoader, target: Target & { kind: "folder" }, options: VerifyOptions): Promise<NormalisedCheckpoint> {
+  const c = baseCheckpoint("lightning", loader.root, "a Lightning sharded checkpoint (a .ckpt folder)");
+  const nested = await readNested(loader, "", target.entries, options);
+  c.sharded = nested.map((n) => n.save);
+  c.leftovers = await leftovers(loader);
+  const host = nested.find((n) => n.hostState)?.hostState;
+  const files = host ? [] : await examineAll(loader, [{ rel: "meta.pt", role: "Lightning's state, written last: marks a complete sharded save", required: true, expect: "torch" }]);
+  c.expectedFiles = [...files, ...nested.flatMap((n) => n.expectedFiles)];
+  c.stateFiles = nested.flatMap((n) => n.stateFiles);
+  let root: PyValue | undefined = host?.value;
+  let rel = host?.rel ?? "meta.pt";
+  let scalar = host?.scalar;
+  if (!host) {
+    const d = await loader.decode(rel, files[0]!.problem && `${rel} is unusable (see required-files)`);
+    c.stateFiles.unshift(d.state);
+    [root, scalar] = [d.value, d.scalar];
   }
-  c.schemaProblems = REQUIRED.filter((k) => !root.has(k)).map((key): Problem => ({ code: "STATE_KEY_MISSING", data: { file: rel, key, meaning: "written by every Lightning save" }, file: rel }));
-  c.schemaKeys = REQUIRED;
+  const weights = nested.flatMap((n) => n.weights ?? []);
+  c.weights = { candidates: [], files: weights, unusable: [], missingShards: [] };
+  if (!isDict(root)) return notADict(c, rel, root);
+  await fromLightningDict(c, rel, root, scalar!, nested);
+  return c;
+}
+
+function notADict(c: NormalisedCheckpoint, rel: string, root: PyValue | undefined): NormalisedCheckpoint {
+  if (root !== undefined) c.schemaProblems.push({ code: "STATE_NOT_A_DICT", data: { file: rel, type: pyTypeName(root) }, file: rel });
+  c.progress = c.optimizer = c.scheduler = c.scaler = { state: "unavailable", reason: `${rel} could not be decoded` };
+  return c;
+}
+
+/** Lightning's keys, from a `.ckpt` file's dict or a sharded save's; parts a nested save provides win. */
+async function fromLightningDict(c: NormalisedCheckpoint, rel: string, root: PyDict, scalar: (t: Tensor) => Promise<number | undefined>, nested: NestedRead[]): Promise<void> {
+  const required = nested.length > 0 ? SHARDED_REQUIRED : REQUIRED;
+  c.schemaProblems = required.filter((k) => !root.has(k)).map((key): Problem => ({ code: "STATE_KEY_MISSING", data: { file: rel, key, meaning: "written by every Lightning save" }, file: rel }));
+  c.schemaKeys = required;
+  const d = { scalar };
   const first = (key: string) => {
     const list = seqItems(root.get(key));
     return list === undefined ? undefined : (list[0] ?? null);
   };
   const opt = first("optimizer_states");
   c.optimizer =
-    opt === undefined || opt === null
+    nestedPart(nested, "optimizer") ??
+    (opt === undefined || opt === null
       ? { state: "missing", ref: { where: `${rel}: optimizer_states (a weights-only save)`, required: true } }
-      : await readOptimizer(opt, { where: `${rel}: optimizer_states[0]`, required: true }, d.scalar);
+      : await readOptimizer(opt, { where: `${rel}: optimizer_states[0]`, required: true }, d.scalar));
   const sched = first("lr_schedulers");
   c.scheduler =
     sched === undefined
@@ -51,11 +97,9 @@ async function loadLightning(loader: FileLoader, rel: string): Promise<Normalise
         ? { state: "unavailable", reason: "the run used no LR scheduler (lr_schedulers is empty)" }
         : readScheduler(sched, { where: `${rel}: lr_schedulers[0]`, required: true });
   const scalerKey = SCALER_KEYS.find((k) => root.has(k));
-  c.scaler = scalerKey
+  c.scaler = nestedPart(nested, "scaler") ?? (scalerKey
     ? await readScaler(root.get(scalerKey), { where: `${rel}: ${scalerKey}`, required: false }, d.scalar)
-    : { state: "unavailable", reason: "no precision-plugin state: the run did not use a GradScaler" };
-  const tensors = collectTensors(root.get("state_dict") ?? null);
-  c.weights = { candidates: [], files: [{ rel: `${rel}: state_dict`, kind: "embedded", tensors, size: spec!.size ?? 0, verdicts: [], torchProblems: [] }], unusable: [], missingShards: [] };
+    : { state: "unavailable", reason: "no precision-plugin state: the run did not use a GradScaler" });
   const globalStep = intOf(root.get("global_step"));
   if (globalStep !== undefined) {
     const loopSteps = loopOptimizerSteps(root);
@@ -78,7 +122,6 @@ async function loadLightning(loader: FileLoader, rel: string): Promise<Normalise
       },
     };
   } else c.progress = { state: "unavailable", reason: "global_step is missing" };
-  return c;
 }
 
 function intOf(v: PyValue | undefined): number | undefined {

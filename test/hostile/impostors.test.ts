@@ -102,11 +102,16 @@ describe("hostile input: what people find instead of a checkpoint", () => {
       const i = await inspectFile(join(dir, name));
       assert.equal(i.error?.code, "NOT_A_REGULAR_FILE");
     }
-    // a Lightning checkpoint path that is a directory
+    // an empty folder named like a Lightning checkpoint: a sharded save whose state (meta.pt, written last) never came
     const dir = join(copyCase("training-state", "ok"), "last.ckpt");
     mkdirSync(dir);
-    const r = await verifyCheckpoint(dir, { layout: "lightning" });
+    const r = await verifyCheckpoint(dir);
+    assert.equal(r.layout, "lightning");
     assert.equal(r.exitCode, 1);
-    assert.ok(findings(r).some((f) => f.code === "PATH_NOT_DIRECTORY" && /directory/.test(f.message)));
+    assert.ok(findings(r).some((f) => f.level === "error" && f.code === "FILE_MISSING" && f.file === "meta.pt"), JSON.stringify(findings(r).filter((f) => f.level === "error")));
+    // a file where --layout wants a folder
+    const file = await verifyCheckpoint(join(copyCase("training-state", "ok"), "training_state.pth"), { layout: "training-state" });
+    assert.equal(file.exitCode, 1);
+    assert.ok(findings(file).some((f) => f.code === "PATH_NOT_DIRECTORY" && /a file/.test(f.message)));
   });
 });
