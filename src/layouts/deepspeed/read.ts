@@ -84,7 +84,8 @@ export async function readDeepSpeed(loader: FileLoader, dir: string, options: Ve
   const universal = await universalOf(loader, dir, entries, uniPtr, findings);
   const primaryRel = tagRel ?? universal?.rel;
   const summary = tagRel === undefined ? universal?.summary : await summarise(await readTag(loader, tagRel, tagRel === "" ? basename(loader.root) : basename(tagRel)));
-  const dims = summary ? dimsOf(summary) : {};
+  const dims: Dims = summary ? dimsOf(summary) : {};
+  if (tagRel === undefined && dims.zeroStage === undefined && universal?.read.zeroStage !== undefined) dims.zeroStage = universal.read.zeroStage;
   if (summary) findings.push(...tagFindings(summary, dims, tagRel === undefined, options.tolerance));
   if (universal) findings.push(...universal.read.findings);
   const parts = summary ? await partsOf(summary, dims) : undefined;

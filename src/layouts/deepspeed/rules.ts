@@ -4,7 +4,7 @@ import type { Level } from "../../findings/finding.js";
 import type { RankFinding } from "../types.js";
 import { MAX_RANK, tagStep, type RankFile } from "./names.js";
 import type { ModelInfo, OptimInfo, TagSummary } from "./summary.js";
-import type { RankEntry } from "./tag.js";
+import { join, type RankEntry } from "./tag.js";
 import { attrs, boolAt, dictAt, intOf } from "./values.js";
 
 export function finding(level: Level, code: Code, data: Record<string, unknown>, file?: string): RankFinding {
@@ -46,7 +46,7 @@ function zeroStage(s: TagSummary, ref: ModelInfo | undefined, refOptim: OptimInf
   if (refOptim?.stage !== undefined) return refOptim.stage;
   if (refOptim?.bf16Optimizer) return 1;
   if (s.tag.entries.some((e) => e.file.kind === "zero-model")) return 3;
-  if (isDict(ref?.dict.get("optimizer"))) return 0;
+  if (isDict(ref?.dict.get("optimizer")) || s.tag.entries.some((e) => e.file.kind === "expert-optim")) return 0;
   return undefined;
 }
 
@@ -111,7 +111,7 @@ export function completeness(s: TagSummary, d: Dims, optimFiles = true): RankFin
       }
     }
     const names = `${missing.join(", ")}${count > missing.length ? ", ..." : ""}`;
-    if (count > 0) out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: g.label, count, expected: g.dps * mp, files: names }, `${s.tag.rel}/${missing[0]}`));
+    if (count > 0) out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: g.label, count, expected: g.dps * mp, files: names }, join(s.tag.rel, missing[0]!)));
     const extra = files.filter((e) => e.file.kind === g.kind && (at(e.file, "dp") >= g.dps || at(e.file, "mp") >= mp));
     if (extra.length > 0) {
       const limit = g.dps > 1 ? `dp_world_size ${dp} x mp_world_size ${mp}` : `mp_world_size ${mp}`;
@@ -140,13 +140,13 @@ function moeCompleteness(s: TagSummary, d: Dims): RankFinding[] {
       if (!experts.some((f) => f.layer === layer && f.expert === e)) missing.push(`layer_${layer}_expert_${e}_mp_rank_00_model_states.pt`);
     }
   });
-  if (missing.length > 0) out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: "MoE expert", count: missing.length, expected, files: listed(missing) }, `${s.tag.rel}/${missing[0]}`));
+  if (missing.length > 0) out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: "MoE expert", count: missing.length, expected, files: listed(missing) }, join(s.tag.rel, missing[0]!)));
   const eps = [...new Set(s.tag.entries.map((e) => e.file).filter((f) => f.kind === "expert-optim").map((f) => (f as { ep: number }).ep))].sort((a, b) => a - b);
   const top = eps[eps.length - 1];
   if (top !== undefined && top + 1 !== eps.length) {
     const gaps = [];
     for (let r = 0; r < top && gaps.length <= MAX_LISTED; r++) if (!eps.includes(r)) gaps.push(`expp_rank_${r}_mp_rank_00_optim_states.pt`);
-    out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: "MoE optimizer", count: top + 1 - eps.length, expected: top + 1, files: listed(gaps) }, `${s.tag.rel}/${gaps[0]}`));
+    out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: "MoE optimizer", count: top + 1 - eps.length, expected: top + 1, files: listed(gaps) }, join(s.tag.rel, gaps[0]!)));
   }
   return out;
 }

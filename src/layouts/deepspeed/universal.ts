@@ -5,6 +5,7 @@ import type { ExpectedFile, OptimizerView, Part, RankFinding, StateFile } from "
 import { finding } from "./rules.js";
 import type { ModelInfo } from "./summary.js";
 import { join } from "./tag.js";
+import { zeroStageOf } from "./values.js";
 
 /** A model's parameter count is in the thousands at most; a param_shapes naming more is not read further. */
 const MAX_PARAMS = 100_000;
@@ -15,6 +16,8 @@ export interface UniversalRead {
   stateFiles: StateFile[];
   optimizer?: Part<OptimizerView>;
   params: number;
+  /** zero/optimizer_state.pt keeps the source tag's zero_stage. */
+  zeroStage?: number;
 }
 
 /**
@@ -44,6 +47,7 @@ export async function readUniversal(loader: FileLoader, rel: string, model: Mode
   };
   const opt = await decode(optRel, true);
   const groups = isDict(opt?.value) ? seqItems(opt.value.get("param_groups")) : undefined;
+  if (isDict(opt?.value)) out.zeroStage = zeroStageOf(opt.value.get("zero_stage"));
   const adam = groups?.some((g) => isDict(g) && g.has("betas")) ?? true;
   const names = (model?.shapes ?? []).flat().map((p) => p.name);
   if (names.length > MAX_PARAMS) names.length = MAX_PARAMS;

@@ -30,11 +30,11 @@ const STAGES: Record<string, number> = { disabled: 0, optimizer_states: 1, gradi
 /** ZeroStageEnum as pickled: getattr(ZeroStageEnum, 'gradients') (Python 3.11+), ZeroStageEnum(2) (older), or a plain int. */
 export function zeroStageOf(v: PyValue | undefined): number | undefined {
   if (!(v instanceof PyCall)) return intOf(v);
-  const [owner, arg] = v.args;
-  if (v.callee instanceof PyGlobal && v.callee.name === "getattr" && owner instanceof PyGlobal && typeof arg === "string") {
-    return Object.hasOwn(STAGES, arg) ? STAGES[arg] : undefined;
+  const [first, second] = v.args;
+  if (v.callee instanceof PyGlobal && v.callee.name === "getattr" && first instanceof PyGlobal && typeof second === "string") {
+    return Object.hasOwn(STAGES, second) ? STAGES[second] : undefined;
   }
-  if (v.callee instanceof PyGlobal && v.callee.name === "ZeroStageEnum") return intOf(arg);
+  if (v.callee instanceof PyGlobal && v.callee.name === "ZeroStageEnum") return intOf(first);
   return undefined;
 }
 
