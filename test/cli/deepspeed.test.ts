@@ -150,6 +150,21 @@ describe("DeepSpeed inside a Lightning .ckpt folder (layout lightning)", () => {
   }
 });
 
+describe("a Lightning DeepSpeed folder without latest", () => {
+  it("fails on latest (Lightning's ds_checkpoint_dir raises) and still checks the checkpoint/ tag", () => {
+    const root = mkdtempSync(join(tmpdir(), "vc-ds-lightning-"));
+    try {
+      const dir = join(root, "epoch=1-step=10.ckpt");
+      cpSync(DS("lightning", "ok", "epoch=1-step=10.ckpt"), dir, { recursive: true });
+      rmSync(join(dir, "latest"));
+      const r = expectVerdict(dir, { exit: 1, strict: 1, codes: ["DS_LATEST_MISSING"], file: "latest" }, "lightning");
+      assert.equal(r.facts.globalStep, 10);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 const ACCELERATE: Record<string, Want> = {
   ok: { exit: 0, strict: 0, codes: [] },
   "error-missing-rank": { exit: 1, strict: 1, codes: ["DS_RANK_FILES_MISSING"], file: "pytorch_model/bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt" },

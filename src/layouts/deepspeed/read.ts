@@ -41,10 +41,17 @@ export function findDeepSpeed(_loader: FileLoader, rel: string, entries: DirEntr
   return file("latest") || file("latest_universal") || file("zero_to_fp32.py") || tags ? [rel] : [];
 }
 
-/** The tag a resume reads (research §1.4): the one `latest` names; when that fails, the newest global_stepN, checked so the report says whether it could be used instead. */
+/** The tags wrappers use instead of global_stepN (research §1.8): Lightning's and Accelerate's. */
+const WRAPPER_TAGS = ["checkpoint", "pytorch_model"];
+
+/**
+ * The tag a resume reads (research §1.4): the one `latest` names; when that
+ * fails, the newest global_stepN (or a wrapper's fixed tag), checked so the
+ * report says whether it could be used instead.
+ */
 function chooseTag(dir: string, entries: DirEntry[], latest: Pointer, universal: Pointer): { tag?: string; findings: RankFinding[] } {
   const steps = entries.filter((e) => e.kind === "directory" && GLOBAL_STEP.test(e.name)).map((e) => ({ name: e.name, step: tagStep(e.name) ?? -1 }));
-  const newest = steps.sort((a, b) => b.step - a.step)[0]?.name;
+  const newest = steps.sort((a, b) => b.step - a.step)[0]?.name ?? WRAPPER_TAGS.find((t) => entries.some((e) => e.kind === "directory" && e.name === t));
   const tags = entries.filter((e) => e.kind === "directory").map((e) => e.name).slice(0, 10).join(", ") || "none";
   const folder = dir === "" ? "the checkpoint folder" : dir;
   const file = join(dir, "latest");
