@@ -5,7 +5,7 @@ import type { DirEntry } from "../../storage/types.js";
 import type { FileLoader } from "../file-loader.js";
 import type { ExpectedFile, OptimizerView, Part, Progress, RankFinding, ScalerView, SchedulerView, ShardedSave, StateFile, WeightsFile } from "../types.js";
 import { hostFindings } from "./host.js";
-import { isRankFileName, tagStep } from "./names.js";
+import { MAX_RANK, isRankFileName, tagStep } from "./names.js";
 import { partitionFindings } from "./partitions.js";
 import { partsOf } from "./parts.js";
 import { readPointer, type Pointer } from "./pointer.js";
@@ -69,56 +69,62 @@ function chooseTag(dir: string, entries: DirEntry[], latest: Pointer, universal:
   return { tag: newest, findings: [finding("error", "DS_LATEST_TAG_MISSING", { file, tag: latest.tag, tags }, file)] };
 }
 
+/** Where the save is: the tag folder a resume reads and the universal pointer, with what was wrong on the way. */
+interface Located {
+  tagRel?: string;
+  universal: Pointer;
+  findings: RankFinding[];
+  expectedFiles: ExpectedFile[];
+}
+
+async function locate(loader: FileLoader, dir: string, entries: DirEntry[]): Promise<Located> {
+  // A folder of rank files is the tag itself: the resume passes it explicitly, so no `latest` is read.
+  if (entries.some((e) => e.kind === "file" && isRankFileName(e.name))) return { tagRel: dir, universal: { state: "missing" }, findings: [], expectedFiles: [] };
+  const latest = await readPointer(loader, dir, "latest", entries);
+  const universal = await readPointer(loader, dir, "latest_universal", entries);
+  const expectedFiles: ExpectedFile[] = [];
+  for (const [p, name] of [[latest, "latest"], [universal, "latest_universal"]] as const) {
+    if (p.state !== "missing") expectedFiles.push(await loader.examine({ rel: join(dir, name), role: "names the tag to resume", required: true, expect: "any" }));
+  }
+  const chosen = chooseTag(dir, entries, latest, universal);
+  return { ...(chosen.tag !== undefined ? { tagRel: join(dir, chosen.tag) } : {}), universal, findings: chosen.findings, expectedFiles };
+}
+
 /** Reads the DeepSpeed save in folder `dir` (a save_dir, or a tag folder given directly) and judges it. */
 export async function readDeepSpeed(loader: FileLoader, dir: string, options: VerifyOptions): Promise<DeepSpeedRead> {
   const entries = await loader.list(dir);
-  const expectedFiles: ExpectedFile[] = [];
-  const findings: RankFinding[] = [];
-  let tagRel: string | undefined;
-  let uniPtr: Pointer = { state: "missing" };
-  if (entries.some((e) => e.kind === "file" && isRankFileName(e.name))) {
-    tagRel = dir; // the tag itself: the resume passes it explicitly, so no `latest` is read
-  } else {
-    const latest = await readPointer(loader, dir, "latest", entries);
-    uniPtr = await readPointer(loader, dir, "latest_universal", entries);
-    for (const [p, name] of [[latest, "latest"], [uniPtr, "latest_universal"]] as const) {
-      if (p.state !== "missing") expectedFiles.push(await loader.examine({ rel: join(dir, name), role: "names the tag to resume", required: true, expect: "any" }));
-    }
-    const chosen = chooseTag(dir, entries, latest, uniPtr);
-    findings.push(...chosen.findings);
-    if (chosen.tag !== undefined) tagRel = join(dir, chosen.tag);
-  }
-  const universal = await universalOf(loader, dir, entries, uniPtr, findings);
-  const primaryRel = tagRel ?? universal?.rel;
+  const { tagRel, universal: pointer, findings, expectedFiles } = await locate(loader, dir, entries);
+  const universal = await universalOf(loader, dir, entries, pointer, findings);
   const summary = tagRel === undefined ? universal?.summary : await summarise(await readTag(loader, tagRel, tagRel === "" ? basename(loader.root) : basename(tagRel)));
   const dims: Dims = summary ? dimsOf(summary) : {};
-  if (tagRel === undefined && dims.zeroStage === undefined && universal?.read.zeroStage !== undefined) dims.zeroStage = universal.read.zeroStage;
+  if (tagRel === undefined && dims.zeroStage === undefined) dims.zeroStage = universal?.read.zeroStage;
   if (summary) findings.push(...tagFindings(summary, dims, tagRel === undefined, options.tolerance));
   if (universal) findings.push(...universal.read.findings);
   const parts = summary ? await partsOf(summary, dims) : undefined;
   if (parts) findings.push(...(await hostFindings(loader, dir, dims, parts.clientScheduler)));
   // The model states a host reads its keys from come first: the training-state check names the first file as the main one.
-  const rank = (e: RankEntry) => (e === dims.ref?.entry ? 0 : e.file.kind === "model" || e.file.kind === "zero-model" ? 1 : 2);
-  const entriesRead = [...(summary?.tag.entries ?? []), ...(universal && universal.summary !== summary ? universal.summary.tag.entries : [])].sort((a, b) => rank(a) - rank(b));
+  const order = (e: RankEntry) => (e === dims.ref?.entry ? 0 : e.file.kind === "model" || e.file.kind === "zero-model" ? 1 : 2);
+  const copies = universal && universal.summary !== summary ? universal.summary.tag.entries : [];
+  const entriesRead = [...(summary?.tag.entries ?? []), ...copies].sort((a, b) => order(a) - order(b));
   expectedFiles.push(...entriesRead.map((e) => e.spec), ...(universal?.read.expectedFiles ?? []));
-  const stateFiles = [...entriesRead.flatMap((e) => (e.decoded ? [e.decoded.state] : [])), ...(universal?.read.stateFiles ?? [])];
   const ref = dims.ref;
+  const noTag = { state: "missing" as const, ref: { where: `${dir === "" ? "the checkpoint folder" : dir}: no DeepSpeed tag to read the optimizer from`, required: true } };
   return {
-    save: saveOf(summary, dims, findings, universal, primaryRel),
-    optimizer: tagRel === undefined && universal?.read.optimizer ? universal.read.optimizer : (parts?.optimizer ?? { state: "missing", ref: { where: `${dir === "" ? "the checkpoint folder" : dir}: no DeepSpeed tag to read the optimizer from`, required: true } }),
+    save: saveOf(summary, dims, findings, universal, tagRel ?? universal?.rel),
+    optimizer: tagRel === undefined && universal?.read.optimizer ? universal.read.optimizer : (parts?.optimizer ?? noTag),
     ...(parts?.dsScheduler ? { scheduler: parts.dsScheduler } : {}),
     ...(parts?.clientScheduler ? { clientScheduler: parts.clientScheduler } : {}),
     ...(parts?.scaler ? { scaler: parts.scaler } : {}),
     ...(parts?.progress ? { progress: parts.progress } : {}),
     ...(ref ? { hostState: { rel: ref.entry.rel, value: ref.dict, scalar: ref.entry.decoded!.scalar }, noScheduler: ref.dict.get("lr_scheduler") === null } : {}),
-    stateFiles,
+    stateFiles: [...entriesRead.flatMap((e) => (e.decoded ? [e.decoded.state] : [])), ...(universal?.read.stateFiles ?? [])],
     expectedFiles,
     weights: parts?.weights ?? [],
   };
 }
 
 function tagFindings(s: TagSummary, d: Dims, universalOnly: boolean, tolerance: number): RankFinding[] {
-  const out: RankFinding[] = s.tag.badNames.map((b) => finding("error", "DS_RANK_NUMBER_INVALID", { file: b.rel, number: b.number, max: 1 << 20 }, b.rel));
+  const out: RankFinding[] = s.tag.badNames.map((b) => finding("error", "DS_RANK_NUMBER_INVALID", { file: b.rel, number: b.number, max: MAX_RANK }, b.rel));
   if (s.tag.entries.length === 0) return [...out, finding("error", "DS_TAG_NO_FILES", { tag: s.tag.name }, s.tag.rel || undefined)];
   return [...out, ...completeness(s, d, !universalOnly), ...agreement(s, d), ...counters(s, d, tolerance), ...partitionFindings(s, d)];
 }

@@ -23,8 +23,6 @@ export interface Dims {
   ref?: ModelInfo;
   /** The optimizer file of dp 0, mp 0. */
   refOptim?: OptimInfo;
-  /** The ranks' common Adam step, when they agree. */
-  adamStep?: number;
 }
 
 const MAX_LISTED = 5;
@@ -62,8 +60,7 @@ export function dimsOf(s: TagSummary): Dims {
   const tp = ref?.parallel?.tp ?? (layer1 > 0 ? layer1 : mp);
   const pp = ref?.parallel?.pp ?? (layer1 > 0 && mp !== undefined ? Math.max(1, Math.floor(mp / layer1)) : mp === undefined ? undefined : 1);
   const eps = names.filter((f): f is Extract<RankFile, { kind: "expert-optim" }> => f.kind === "expert-optim");
-  const adam = agreedStep(s.optims);
-  return { dp, mp, tp, pp, ep: eps.length > 0 ? new Set(eps.map((f) => f.ep)).size : undefined, zeroStage: zeroStage(s, ref, refOptim), ref, refOptim, adamStep: adam };
+  return { dp, mp, tp, pp, ep: eps.length > 0 ? new Set(eps.map((f) => f.ep)).size : undefined, zeroStage: zeroStage(s, ref, refOptim), ref, refOptim };
 }
 
 /** The most common value of a file's steps (parameter groups step together). */
@@ -73,52 +70,61 @@ function fileStep(o: OptimInfo): number | undefined {
   return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
-function agreedStep(optims: OptimInfo[]): number | undefined {
-  const steps = new Set(optims.map(fileStep).filter((x) => x !== undefined));
-  return steps.size === 1 ? [...steps][0] : undefined;
+/** One family of rank files: which kind, how it is named, and how many data-parallel ranks write one per model-parallel rank. */
+interface Grid {
+  kind: RankFile["kind"];
+  label: string;
+  dps: number;
+  name: (dp: number, mp: number) => string;
 }
 
 /** Completeness (§1.9.2): every rank file the recorded degrees call for, none beyond them. */
 export function completeness(s: TagSummary, d: Dims, optimFiles = true): RankFinding[] {
-  const tag = s.tag.name;
   if (d.dp === undefined && d.mp === undefined) return [];
-  const bad = ([["dp_world_size", d.dp], ["mp_world_size", d.mp]] as const).find(([, v]) => v !== undefined && (v < 1 || v > MAX_RANK));
   const where = d.ref?.entry.rel ?? d.refOptim?.entry.rel;
+  const bad = ([["dp_world_size", d.dp], ["mp_world_size", d.mp]] as const).find(([, v]) => v !== undefined && (v < 1 || v > MAX_RANK));
   if (bad) return [finding("error", "DS_WORLD_SIZE_INVALID", { file: where, field: bad[0], value: bad[1], max: MAX_RANK }, where)];
   const dp = d.dp ?? 1;
   const mp = d.mp ?? 1;
   if (dp * mp > MAX_RANK) return [finding("error", "DS_WORLD_SIZE_INVALID", { file: where, field: "dp_world_size x mp_world_size", value: dp * mp, max: MAX_RANK }, where)];
-  const out: RankFinding[] = [];
   const files = s.tag.entries;
-  const zero3 = d.zeroStage === 3 || files.some((e) => e.file.kind === "zero-model");
-  const prefix = files.find((e) => e.file.kind === "optim")?.file as { prefix?: string } | undefined;
-  const optimRequired = optimFiles && (files.some((e) => e.file.kind === "optim") || (d.ref !== undefined && d.ref.dict.get("optimizer") === null && !files.some((e) => e.file.kind === "expert-optim")));
-  const grids: { kind: RankFile["kind"]; label: string; dps: number; name: (dp: number, mp: number) => string }[] = [
-    zero3
+  const has = (kind: RankFile["kind"]) => files.some((e) => e.file.kind === kind);
+  // ZeRO or bf16 keeps the optimizer in partition files (model_states' `optimizer` is None); MoE without ZeRO in expp_rank files.
+  const optimRequired = optimFiles && (has("optim") || (d.ref?.dict.get("optimizer") === null && !has("expert-optim")));
+  const prefix = (files.find((e) => e.file.kind === "optim")?.file as { prefix?: string } | undefined)?.prefix ?? "";
+  const grids: Grid[] = [
+    d.zeroStage === 3 || has("zero-model")
       ? { kind: "zero-model", label: "ZeRO-3 model-states", dps: dp, name: (a, b) => `zero_pp_rank_${a}_mp_rank_${pad(b)}_model_states.pt` }
       : { kind: "model", label: "model-states", dps: 1, name: (_a, b) => `mp_rank_${pad(b)}_model_states.pt` },
-    ...(optimRequired ? [{ kind: "optim" as const, label: "optimizer-partition", dps: dp, name: (a: number, b: number) => `${prefix?.prefix ?? ""}zero_pp_rank_${a}_mp_rank_${pad(b)}_optim_states.pt` }] : []),
   ];
-  for (const g of grids) {
-    const present = new Set(files.filter((e) => e.file.kind === g.kind).map((e) => at(e.file, "dp") * (MAX_RANK + 1) + at(e.file, "mp")));
-    const missing: string[] = [];
-    let count = 0;
-    for (let m = 0; m < mp; m++) {
-      for (let a = 0; a < g.dps; a++) {
-        if (present.has(a * (MAX_RANK + 1) + m)) continue;
-        count++;
-        if (missing.length < MAX_LISTED) missing.push(g.name(a, m));
-      }
-    }
-    const names = `${missing.join(", ")}${count > missing.length ? ", ..." : ""}`;
-    if (count > 0) out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: g.label, count, expected: g.dps * mp, files: names }, join(s.tag.rel, missing[0]!)));
-    const extra = files.filter((e) => e.file.kind === g.kind && (at(e.file, "dp") >= g.dps || at(e.file, "mp") >= mp));
-    if (extra.length > 0) {
-      const limit = g.dps > 1 ? `dp_world_size ${dp} x mp_world_size ${mp}` : `mp_world_size ${mp}`;
-      out.push(finding("error", "DS_RANK_FILES_EXTRA", { tag, kind: g.label, count: extra.length, limit, files: listed(extra.map((e) => e.name)) }, extra[0]!.rel));
+  if (optimRequired) grids.push({ kind: "optim", label: "optimizer-partition", dps: dp, name: (a, b) => `${prefix}zero_pp_rank_${a}_mp_rank_${pad(b)}_optim_states.pt` });
+  return [...grids.flatMap((g) => gridFindings(s, g, dp, mp)), ...moeCompleteness(s, d)];
+}
+
+function gridFindings(s: TagSummary, g: Grid, dp: number, mp: number): RankFinding[] {
+  const out: RankFinding[] = [];
+  const tag = s.tag.name;
+  const files = s.tag.entries.filter((e) => e.file.kind === g.kind);
+  const key = (a: number, b: number) => a * (MAX_RANK + 1) + b;
+  const present = new Set(files.map((e) => key(at(e.file, "dp"), at(e.file, "mp"))));
+  const missing: string[] = [];
+  let count = 0;
+  for (let b = 0; b < mp; b++) {
+    for (let a = 0; a < g.dps; a++) {
+      if (present.has(key(a, b))) continue;
+      count++;
+      if (missing.length < MAX_LISTED) missing.push(g.name(a, b));
     }
   }
-  out.push(...moeCompleteness(s, d));
+  if (count > 0) {
+    const names = `${missing.join(", ")}${count > missing.length ? ", ..." : ""}`;
+    out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: g.label, count, expected: g.dps * mp, files: names }, join(s.tag.rel, missing[0]!)));
+  }
+  const extra = files.filter((e) => at(e.file, "dp") >= g.dps || at(e.file, "mp") >= mp);
+  if (extra.length > 0) {
+    const limit = g.dps > 1 ? `dp_world_size ${dp} x mp_world_size ${mp}` : `mp_world_size ${mp}`;
+    out.push(finding("error", "DS_RANK_FILES_EXTRA", { tag, kind: g.label, count: extra.length, limit, files: listed(extra.map((e) => e.name)) }, extra[0]!.rel));
+  }
   return out;
 }
 
@@ -141,12 +147,12 @@ function moeCompleteness(s: TagSummary, d: Dims): RankFinding[] {
     }
   });
   if (missing.length > 0) out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: "MoE expert", count: missing.length, expected, files: listed(missing) }, join(s.tag.rel, missing[0]!)));
-  const eps = [...new Set(s.tag.entries.map((e) => e.file).filter((f) => f.kind === "expert-optim").map((f) => (f as { ep: number }).ep))].sort((a, b) => a - b);
-  const top = eps[eps.length - 1];
-  if (top !== undefined && top + 1 !== eps.length) {
+  const eps = new Set(s.tag.entries.map((e) => e.file).flatMap((f) => (f.kind === "expert-optim" ? [f.ep] : [])));
+  const top = Math.max(-1, ...eps);
+  if (top + 1 !== eps.size) {
     const gaps = [];
-    for (let r = 0; r < top && gaps.length <= MAX_LISTED; r++) if (!eps.includes(r)) gaps.push(`expp_rank_${r}_mp_rank_00_optim_states.pt`);
-    out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: "MoE optimizer", count: top + 1 - eps.length, expected: top + 1, files: listed(gaps) }, join(s.tag.rel, gaps[0]!)));
+    for (let r = 0; r < top && gaps.length < MAX_LISTED; r++) if (!eps.has(r)) gaps.push(`expp_rank_${r}_mp_rank_00_optim_states.pt`);
+    out.push(finding("error", "DS_RANK_FILES_MISSING", { tag, kind: "MoE optimizer", count: top + 1 - eps.size, expected: top + 1, files: listed(gaps) }, join(s.tag.rel, gaps[0]!)));
   }
   return out;
 }
