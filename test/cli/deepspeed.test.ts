@@ -150,6 +150,33 @@ describe("DeepSpeed inside a Lightning .ckpt folder (layout lightning)", () => {
   }
 });
 
+describe("copies of one save that disagree with its config", () => {
+  it("optimizer files without the bf16_ prefix in a bf16 run: resumes (the loader tries both names), warns", () => {
+    withCopy("ok-zero3-bf16", (dir) => {
+      const tag = join(dir, "global_step10");
+      for (const n of readdirSync(tag).filter((x) => x.startsWith("bf16_"))) cpSync(join(tag, n), join(tag, n.slice(5)));
+      for (const n of readdirSync(tag).filter((x) => x.startsWith("bf16_"))) rmSync(join(tag, n));
+      expectVerdict(dir, { exit: 0, strict: 1, codes: ["DS_PREFIX_MISMATCH"] }, "deepspeed");
+    });
+  });
+  it("Trainer's scheduler.pt from another step than DeepSpeed's copy", () => {
+    const root = mkdtempSync(join(tmpdir(), "vc-ds-hf-"));
+    try {
+      const dir = join(root, "checkpoint-10");
+      cpSync(DS("hf-trainer", "ok-zero3-bf16", "checkpoint-10"), dir, { recursive: true });
+      cpSync(DS("hf-trainer", "error-trainer-step-mismatch", "checkpoint-10", "scheduler.pt"), join(dir, "scheduler.pt"));
+      const r = report(dir).report;
+      assert.equal(r.exitCode, 0);
+      const f = problems(r).find((x) => x.code === "DS_SCHEDULER_COPIES_DISAGREE");
+      assert.equal(f?.file, "scheduler.pt");
+      assert.deepEqual([f?.data["hostEpoch"], f?.data["dsEpoch"]], [expected("hf-trainer", "error-trainer-step-mismatch").adam_step, expected("hf-trainer", "ok-zero3-bf16").adam_step]);
+      assert.equal(runCli([dir, "--json", "--strict"]).code, 1);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("a Lightning DeepSpeed folder without latest", () => {
   it("fails on latest (Lightning's ds_checkpoint_dir raises) and still checks the checkpoint/ tag", () => {
     const root = mkdtempSync(join(tmpdir(), "vc-ds-lightning-"));

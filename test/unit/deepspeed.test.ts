@@ -8,7 +8,7 @@ import { FileLoader } from "../../src/layouts/file-loader.js";
 import { MAX_RANK, parseRankFile, type RankFile } from "../../src/layouts/deepspeed/names.js";
 import { partitionFindings } from "../../src/layouts/deepspeed/partitions.js";
 import { readPointer } from "../../src/layouts/deepspeed/pointer.js";
-import { completeness, type Dims } from "../../src/layouts/deepspeed/rules.js";
+import { completeness, counters, type Dims } from "../../src/layouts/deepspeed/rules.js";
 import type { ModelInfo, OptimInfo, TagSummary } from "../../src/layouts/deepspeed/summary.js";
 import type { RankEntry } from "../../src/layouts/deepspeed/tag.js";
 import { zeroStageOf } from "../../src/layouts/deepspeed/values.js";
@@ -208,5 +208,29 @@ describe("rank completeness", () => {
     const f = completeness(summary([ref], [optim(0, [2], [0], [2])]), { dp: MAX_RANK, mp: 1, zeroStage: 2, ref });
     assert.equal(f[0]!.data["count"], MAX_RANK - 1);
     assert.ok(String(f[0]!.data["files"]).length < 400);
+  });
+});
+
+describe("the files against the config they were saved with", () => {
+  const config = (stage: number) => {
+    const zero = new PyDict();
+    zero.set("stage", stage);
+    const c = new PyDict();
+    c.set("zero_optimization", zero);
+    return c;
+  };
+  const codes = (configStage: number, o: OptimInfo) => {
+    const m = { ...model(2, [[4]]), config: config(configStage) };
+    return counters(summary([m], [o]), { dp: 2, mp: 1, zeroStage: o.stage ?? 1, ref: m, refOptim: o }, 20).map((f) => f.code);
+  };
+  it("zero_stage 2 in the files and stage 2 in ds_config agree; stage 3 in ds_config does not", () => {
+    assert.deepEqual(codes(2, optim(0, [2], [0], [2])), []);
+    assert.deepEqual(codes(3, optim(0, [2], [0], [2])), ["DS_ZERO_STAGE_MISMATCH"]);
+  });
+  it("BF16_Optimizer (no zero_stage) fits stage 0 or 1, not 2", () => {
+    const bf16 = { ...optim(0, [2], [0], [2]), stage: undefined, bf16Optimizer: true };
+    assert.deepEqual(codes(1, bf16), []);
+    assert.deepEqual(codes(0, bf16), []);
+    assert.deepEqual(codes(2, bf16), ["DS_ZERO_STAGE_MISMATCH"]);
   });
 });

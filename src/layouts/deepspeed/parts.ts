@@ -1,4 +1,4 @@
-import { isDict, type PyDict } from "../../formats/pickle/values.js";
+import { isDict, seqItems, type PyDict } from "../../formats/pickle/values.js";
 import { readOptimizer, readScheduler } from "../torch-state.js";
 import type { OptimizerView, Part, Progress, ScalerView, SchedulerView, WeightsFile } from "../types.js";
 import { collectTensors } from "../walk.js";
@@ -39,6 +39,8 @@ async function optimizerOf(s: TagSummary, d: Dims): Promise<Part<OptimizerView>>
     // A ZeRO partition's moments are one flat vector per group, not per parameter: they cannot be matched to weight shapes.
     return { state: "present", view: { ...part.view, className: `DeepSpeed ZeRO-${d.zeroStage ?? "?"} optimizer (flat partitions)`, momentShapes: [] } };
   }
+  if (o && seqItems(o.osd.get("base_optimizer_state"))) return { state: "unavailable", reason: `${o.entry.rel} is an elastic checkpoint: its lean per-group optimizer states are not read` };
+  if (o) return { state: "invalid", ref: { where: o.entry.rel, required: true }, reason: "it holds neither base_optimizer_state nor optimizer_state_dict as a torch optimizer state" };
   const ref = d.ref;
   const opt = ref?.dict.get("optimizer");
   if (ref && isDict(opt)) {

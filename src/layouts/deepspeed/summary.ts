@@ -72,7 +72,10 @@ export async function optimInfo(entry: RankEntry): Promise<OptimInfo | undefined
   const counts = intList(osd.get("partition_count"));
   const states = dictAt(base, "state")?.entries().slice(0, MAX_STEPS_PER_FILE) ?? [];
   const scalar = entry.decoded!.scalar;
-  const steps = await Promise.all(states.map(([, s]) => (isDict(s) ? numberOf(s.get("step"), scalar) : Promise.resolve(undefined))));
+  // elastic_checkpoint keeps a list of lean per-group states and one step beside it.
+  const steps = osd.has("base_optimizer_state_step") && !base
+    ? [await numberOf(osd.get("base_optimizer_state_step"), scalar)]
+    : await Promise.all(states.map(([, s]) => (isDict(s) ? numberOf(s.get("step"), scalar) : Promise.resolve(undefined))));
   return {
     entry,
     osd,
