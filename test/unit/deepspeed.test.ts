@@ -234,3 +234,21 @@ describe("the files against the config they were saved with", () => {
     assert.deepEqual(codes(2, bf16), ["DS_ZERO_STAGE_MISMATCH"]);
   });
 });
+
+describe("ZeRO-3 partitions (each parameter split into ceil(numel / dp) per rank)", () => {
+  const zero3 = (dp: number, flats: number[]): OptimInfo => {
+    const osd = new PyDict();
+    osd.set("fp32_flat_groups", new PyList(flats.map(tensor)));
+    return { entry: entry(`zero_pp_rank_${dp}_mp_rank_00_optim_states.pt`, { kind: "optim", dp, mp: 0, prefix: "" }), osd, stage: 3, bf16Optimizer: false, partitionCount: 2, steps: [] };
+  };
+  const m = { ...model(2, [[12, 3], [6, 2]]), entry: entry("zero_pp_rank_0_mp_rank_00_model_states.pt", { kind: "zero-model", dp: 0, mp: 0 }) };
+  const codes = (flats: number[]) => partitionFindings(summary([m], [zero3(0, flats), zero3(1, flats)]), { dp: 2, mp: 1, zeroStage: 3, ref: m }).map((f) => f.code);
+  it("12, 3, 6, 2 elements at dp 2 need 6 + 2 + 3 + 1 = 12 per rank", () => {
+    assert.deepEqual(codes([8, 4]), []);
+    assert.deepEqual(codes([12]), []);
+  });
+  it("one element more or less on a rank is a mismatch", () => {
+    assert.deepEqual(codes([8, 5]), ["DS_PARTITION_MISMATCH", "DS_PARTITION_MISMATCH"]);
+    assert.deepEqual(codes([8, 3]), ["DS_PARTITION_MISMATCH", "DS_PARTITION_MISMATCH"]);
+  });
+});
