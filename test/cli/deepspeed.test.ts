@@ -96,6 +96,11 @@ describe("deepspeed save folders", () => {
   });
   it("a tag folder given directly is checked without latest", () => {
     expectVerdict(DS("ok-zero2-fp16", "global_step10"), { exit: 0, strict: 0, codes: [] }, "deepspeed");
+    // Both tags of warn-latest-not-newest are complete saves of their own step: the warning is only about latest.
+    for (const tag of ["global_step5", "global_step10"]) {
+      const r = expectVerdict(DS("warn-latest-not-newest", tag), { exit: 0, strict: 0, codes: [] }, "deepspeed");
+      assert.equal(r.facts.globalStep, Number(tag.slice("global_step".length)));
+    }
     expectVerdict(DS("run", "global_step10"), { ...STANDALONE["run"]!, file: "zero_pp_rank_1_mp_rank_00_optim_states.pt" }, "deepspeed");
   });
   it("fp16 runs report the loss scale, bf16 runs have none", () => {
