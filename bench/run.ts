@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, sta
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchSharded } from "./sharded.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url)); // dist-test/bench/run.js -> repo root
 const PYTHON = "/usr/bin/python3";
@@ -230,6 +231,7 @@ function main(): number {
   for (const n of notes) console.log(`note: ${n}`);
   console.log(`\nLoad average (1 min) at the start ${loadStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores${
     Math.max(loadStart, loadavg()[0]!) > cpus().length / 2 ? ": the machine was busy, so the numbers are noisy; rerun on a quiet machine" : ""}.`);
+  if (process.env["BENCH_SHARDED"] !== "0") console.log(`\nMulti-rank saves (BENCH_SHARDED=0 skips them):\n${benchSharded({ root: ROOT, python: PYTHON, cache: CACHE, bin: BIN, runs: RUNS, keep: KEEP }).join("\n")}`);
   if (KEEP) console.log(`\nCheckpoints kept under ${CACHE} (BENCH_KEEP=1).`);
   else {
     for (const d of generated) rmSync(d, { recursive: true, force: true });

@@ -106,7 +106,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   program
     .command("latest")
     .description("print the newest checkpoint under DIR that passes; exit 1 if none does")
-    .argument("<dir>", "output folder holding checkpoint folders (checkpoint-N, epoch_N, ...)")
+    .argument("<dir>", "output folder holding checkpoint folders (checkpoint-N, epoch_N, ...), or a DeepSpeed save folder (its tags, the one latest names first)")
     .option("--strict", "warnings count as failures", false)
     .option("--tolerance <n>", "optimizer step tolerance", intArg(0), 20)
     .option("--gradient-accumulation-steps <k>", "used when a checkpoint does not record it", intArg(1))

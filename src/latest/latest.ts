@@ -1,5 +1,7 @@
 import type { VerifyOptions } from "../core/options.js";
 import { locate } from "../storage/index.js";
+import type { Storage } from "../storage/types.js";
+import { deepspeedCandidates } from "./deepspeed.js";
 import { verifyCheckpoint } from "../verify/verify.js";
 
 export interface LatestResult {
@@ -29,6 +31,13 @@ export function stepOf(name: string): number | undefined {
 export async function findLatest(dir: string, options: Partial<VerifyOptions> = {}): Promise<LatestResult> {
   const { storage, stat } = await locate(dir);
   if (stat?.kind !== "directory") throw Object.assign(new Error(`${dir} is not a folder`), { code: stat ? "ENOTDIR" : "ENOENT" });
+  // A framework's own save folder: its order is the one its resume uses.
+  const family = await deepspeedCandidates(storage);
+  return pick(family ?? (await byStepOrTime(storage)), options);
+}
+
+/** Checkpoint folders and .ckpt files, newest first: by the step number in the name, else modification time. */
+async function byStepOrTime(storage: Storage): Promise<string[]> {
   const candidates: { path: string; step?: number; mtime: number }[] = [];
   for (const e of await storage.list("")) {
     if (e.name.startsWith(".")) continue;
@@ -41,12 +50,17 @@ export async function findLatest(dir: string, options: Partial<VerifyOptions> = 
   // By step number when every name has one; otherwise by modification time (e.g. Lightning's last.ckpt beside epoch=N files).
   const byStep = candidates.every((c) => c.step !== undefined);
   candidates.sort((a, b) => (byStep ? b.step! - a.step! : b.mtime - a.mtime));
+  return candidates.map((c) => c.path);
+}
+
+/** The first candidate that passes; the reasons the ones before it failed. */
+async function pick(candidates: string[], options: Partial<VerifyOptions>): Promise<LatestResult> {
   const rejected: LatestResult["rejected"] = [];
-  for (const c of candidates) {
-    const report = await verifyCheckpoint(c.path, options);
-    if (report.exitCode === 0) return { chosen: c.path, rejected, candidates: candidates.map((x) => x.path) };
+  for (const path of candidates) {
+    const report = await verifyCheckpoint(path, options);
+    if (report.exitCode === 0) return { chosen: path, rejected, candidates };
     const first = report.checks.flatMap((ch) => ch.findings).find((f) => f.level === "error") ?? report.checks.flatMap((ch) => ch.findings).find((f) => f.level === "warn");
-    rejected.push({ path: c.path, reason: first ? `${first.code}: ${first.message}` : report.status });
+    rejected.push({ path, reason: first ? `${first.code}: ${first.message}` : report.status });
   }
-  return { rejected, candidates: candidates.map((x) => x.path) };
+  return { rejected, candidates };
 }

@@ -1,4 +1,5 @@
 import type { Layout } from "./define.js";
+import { deepspeedLayout } from "./deepspeed.js";
 import { genericLayout } from "./generic.js";
 import { hfTrainerLayout } from "./hf-trainer.js";
 import { lightningLayout } from "./lightning.js";
@@ -9,6 +10,7 @@ export const LAYOUTS: readonly Layout[] = [
   trainingStateLayout,
   hfTrainerLayout,
   lightningLayout,
+  deepspeedLayout,
   genericLayout, // last: it takes anything
 ];
 

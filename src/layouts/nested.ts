@@ -1,6 +1,7 @@
 import type { VerifyOptions } from "../core/options.js";
 import type { PyDict, Tensor } from "../formats/pickle/values.js";
 import type { DirEntry } from "../storage/types.js";
+import { findDeepSpeed, readDeepSpeed } from "./deepspeed/read.js";
 import type { FileLoader } from "./file-loader.js";
 import type { ExpectedFile, OptimizerView, Part, Progress, ScalerView, SchedulerView, ShardedSave, StateFile, WeightsFile } from "./types.js";
 
@@ -34,7 +35,9 @@ export interface NestedFormat {
 }
 
 /** The formats, one line each. */
-export const NESTED_FORMATS: readonly NestedFormat[] = [];
+export const NESTED_FORMATS: readonly NestedFormat[] = [
+  { name: "deepspeed", find: findDeepSpeed, read: readDeepSpeed },
+];
 
 /** Every nested save in folder `rel` (whose listing is `entries`), read. */
 export async function readNested(loader: FileLoader, rel: string, entries: DirEntry[], options: VerifyOptions): Promise<NestedRead[]> {

@@ -6,6 +6,8 @@
  * goes in with `--allow-global module.name`.
  */
 
+import { DEEPSPEED_HARMLESS } from "./harmless-deepspeed.js";
+
 export interface HarmlessEntry {
   qualname: string;
   reason: string;
@@ -69,6 +71,7 @@ export const HARMLESS_GLOBALS: readonly HarmlessEntry[] = [
     qualname: `${m}.AttributeDict`,
     reason: "Lightning's hyper-parameter dict: a dict subclass with attribute access",
   })),
+  ...DEEPSPEED_HARMLESS,
 ];
 
 /** numpy >= 1.25 pickles dtypes through their classes (numpy.dtypes.Float32DType, ...). */

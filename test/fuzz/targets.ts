@@ -3,11 +3,14 @@
  * fixtures/checkpoints. A file inside a checkpoint folder is mutated in a
  * private copy of that folder (same folder name, so layout detection sees
  * what it would see), then restored; a single file is written on its own.
- * The fixtures themselves are only ever read.
+ * A checkpoint can hold folders of its own (a DeepSpeed tag, a DCP folder):
+ * its root is the outermost of a chain of folders that each hold files, so
+ * a file in `checkpoint-500/global_step500/` is verified as part of
+ * `checkpoint-500/`. The fixtures themselves are only ever read.
  */
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { FIXTURES } from "../helpers.js";
 
 export interface Target {
@@ -22,13 +25,16 @@ export interface Target {
 /** All fuzz targets, in a stable order. */
 export function discoverTargets(): Target[] {
   const out: Target[] = [];
+  const holdsFiles = (dir: string) => readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() && !e.name.endsWith(".expected.json"));
   const walk = (dir: string) => {
     const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
     const files = entries.filter((e) => e.isFile() && !e.name.endsWith(".expected.json"));
     const isFolder = dir.includes(`${join("fixtures", "checkpoints")}/`) && !dir.endsWith("lightning") && files.length > 0;
+    let root = dir;
+    while (isFolder && holdsFiles(dirname(root))) root = dirname(root);
     for (const f of files) {
       const fixture = relative(FIXTURES, join(dir, f.name));
-      out.push(isFolder ? { fixture, folder: relative(FIXTURES, dir), rel: f.name } : { fixture, rel: f.name });
+      out.push(isFolder ? { fixture, folder: relative(FIXTURES, root), rel: relative(root, join(dir, f.name)) } : { fixture, rel: f.name });
     }
     for (const e of entries) if (e.isDirectory()) walk(join(dir, e.name));
   };
