@@ -12,6 +12,7 @@ import type { ExpectedFile, Problem, StateFile, WeightsFile } from "./types.js";
 import { collectTensors, summarise } from "./walk.js";
 import { scanZipMembers } from "../safety/zip-members.js";
 import { parsePythonJson } from "../formats/json/python-json.js";
+import { weightsOnlyVerdict, type WeightsOnlyVerdict } from "../safety/weights-only.js";
 
 /** Raw pickles are read whole; anything bigger is not a pickle we can judge cheaply. */
 const MAX_RAW_PICKLE = 512 * 1024 * 1024;
@@ -23,6 +24,8 @@ export interface DecodedState {
   value?: PyValue;
   /** Reads one element of a small tensor (an optimizer's step); undefined when unreadable. */
   scalar: (t: Tensor) => Promise<number | undefined>;
+  /** torch.save files: what torch.load(weights_only=True) would make of it. */
+  weightsOnly?: WeightsOnlyVerdict;
 }
 
 /**
@@ -148,7 +151,7 @@ export class FileLoader {
         }
       };
       const state: StateFile = { rel, value: file.value, summary: `${file.format === "zip" ? "torch zip" : "torch legacy"}, ${summarise(file.value)}`, verdicts, torchProblems };
-      return { state, value: file.value, scalar };
+      return { state, value: file.value, scalar, weightsOnly: weightsOnlyVerdict(file.pickle, verdicts) };
     } catch (e) {
       const judge = (p: Parameters<typeof judgePickle>[0]) => judgePickle(p, { allowGlobals: this.allowGlobals });
       let partial = e instanceof PickleError ? judge(e.partial) : [];
