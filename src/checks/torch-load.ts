@@ -3,6 +3,8 @@ import { addSafeGlobalsLine } from "../safety/weights-only.js";
 import { defineCheck, findings, reporter } from "./define.js";
 
 const r = reporter("torch-load");
+/** Real resume files need a handful; a file naming more is listed this far (the training-state check names every one). */
+const MAX_LISTED = 100;
 
 /**
  * Every file the resuming framework passes to torch.load, judged as torch >=
@@ -27,8 +29,12 @@ function judge(l: TorchLoad, refusal: "warn" | "info") {
   const own = new Set(l.frameworkAllows?.names ?? []);
   const needs = w.allow.filter((n) => !own.has(n));
   const data = { file: l.rel, by: l.by };
-  if (w.blockers.length > 0) return r.at(refusal)("TORCH_LOAD_REFUSED", { ...data, reasons: w.blockers }, l.rel);
-  if (needs.length > 0) return r.at(refusal)("TORCH_LOAD_NEEDS_SAFE_GLOBALS", { ...data, globals: needs, code: addSafeGlobalsLine(needs) }, l.rel);
+  if (w.blockers.length > 0) return r.at(refusal)("TORCH_LOAD_REFUSED", { ...data, reasons: w.blockers.slice(0, MAX_LISTED) }, l.rel);
+  if (needs.length > 0) {
+    const listed = needs.length <= MAX_LISTED ? needs : [...needs.slice(0, MAX_LISTED), `... ${needs.length - MAX_LISTED} more`];
+    const code = needs.length <= MAX_LISTED ? addSafeGlobalsLine(needs) : `(${needs.length} globals: too many to allowlist one by one)`;
+    return r.at(refusal)("TORCH_LOAD_NEEDS_SAFE_GLOBALS", { ...data, globals: listed, code }, l.rel);
+  }
   if (w.allow.length > 0) return r.pass("TORCH_LOAD_FRAMEWORK_ALLOWS", { ...data, globals: w.allow, how: l.frameworkAllows?.how, code: addSafeGlobalsLine(w.allow) }, l.rel);
   return r.pass("TORCH_LOAD_OK", data, l.rel);
 }

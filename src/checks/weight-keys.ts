@@ -57,6 +57,8 @@ function prefixFinding(f: WeightsFile) {
 
 /** PEFT's LoRA tensor names: <module>.lora_A[.<adapter>].weight, with the PeftModel's base_model.model. in front. */
 const LORA = /^(?:base_model\.model\.)?(.+)\.lora_([AB])(?:\.[^.]+)?\.weight$/;
+/** Longer names are not real module paths; the pattern is not run on them. */
+const MAX_NAME = 1024;
 
 function adapterFindings(a: AdapterConfig, files: WeightsFile[]) {
   if (a.problem) return [r.error("ADAPTER_CONFIG_INVALID", { file: a.rel, reason: a.problem }, a.rel)];
@@ -64,7 +66,7 @@ function adapterFindings(a: AdapterConfig, files: WeightsFile[]) {
   const judged = new Set<string>();
   let count = 0;
   for (const t of files.flatMap((f) => f.tensors)) {
-    const m = LORA.exec(t.name);
+    const m = t.name.length <= MAX_NAME ? LORA.exec(t.name) : null;
     if (!m || t.shape.length !== 2) continue;
     count++;
     const module = m[1]!;

@@ -110,7 +110,7 @@ async function rngFiles(loader: FileLoader, rels: string[], args: PyDict | undef
         ? { level: "error", consequence: "Trainer._load_rng_state raises KeyError on it, after the model and optimizer are loaded" }
         : { level: "warn", consequence: "a GPU resume raises KeyError in distributed (DDP) mode, and otherwise logs it at INFO level and keeps a fresh CUDA random state" },
   });
-  const ranks = Math.max(...files.map((f) => f.rank)) + 1;
+  const ranks = files.reduce((m, f) => Math.max(m, f.rank), -1) + 1;
   return { ranks, files: chosen, findings };
 }
 

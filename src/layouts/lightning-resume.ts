@@ -5,6 +5,9 @@ import { lookUpPath } from "./recorded-paths.js";
 import { torchLoadOf } from "./torch-loads.js";
 import type { RecordedPath, ResumeView, TorchLoad } from "./types.js";
 
+/** save_top_k is a handful in practice; a state listing more paths is not looked up past this many. */
+const MAX_PATHS = 64;
+
 /** What each ModelCheckpoint path is used for after a resume (callbacks/model_checkpoint.py load_state_dict and its callers). */
 const PATH_KEYS: Record<string, string> = {
   best_model_path: 'Lightning reloads it whatever the dirpath: trainer.test(ckpt_path="best") and checkpoint_callback.best_model_path after the resumed fit point at a file that is gone (FileNotFoundError after the whole run)',
@@ -47,7 +50,7 @@ async function checkpointPaths(rel: string, kind: string, state: PyDict, beside:
   }
   const topK = state.get("best_k_models");
   if (isDict(topK)) {
-    for (const path of topK.keys()) {
+    for (const path of topK.keys().slice(0, MAX_PATHS)) {
       if (typeof path === "string" && path !== "" && !out.some((p) => p.path === path)) out.push(await lookUpPath(`${rel}: ${kind} best_k_models`, path, beside, PATH_KEYS["kth_best_model_path"]!));
     }
   }

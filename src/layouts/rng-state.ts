@@ -34,9 +34,10 @@ export function judgeRngFiles(files: RngFile[], expect: RngExpectation): RankFin
   const out: RankFinding[] = [];
   const ranks = [...new Set(files.map((f) => f.rank))].sort((a, b) => a - b);
   const last = ranks[ranks.length - 1] ?? -1;
-  const missing = Array.from({ length: last + 1 }, (_, r) => r).filter((r) => !ranks.includes(r));
-  if (missing.length > 0) {
-    out.push({ level: "warn", code: "RNG_RANKS_NOT_CONTIGUOUS", data: { framework: expect.framework, present: ranks.join(", "), missing: missing.join(", "), consequence: expect.onMissingFile } });
+  const missing = gaps(ranks);
+  if (missing.count > 0) {
+    const listed = missing.first.join(", ") + (missing.count > missing.first.length ? `, ... (${missing.count} in all)` : "");
+    out.push({ level: "warn", code: "RNG_RANKS_NOT_CONTIGUOUS", data: { framework: expect.framework, present: abbreviate(ranks), missing: listed, consequence: expect.onMissingFile } });
   }
   const wanted = [...expect.keys, ...(expect.gpu && expect.gpuKey ? [expect.gpuKey] : [])];
   let complete = 0;
@@ -56,4 +57,23 @@ export function judgeRngFiles(files: RngFile[], expect: RngExpectation): RankFin
     out.push({ level: "pass", code: "RNG_STATE_OK", data: { count: complete, ranks: last === 0 ? "rank 0" : `ranks 0..${last}`, keys: wanted.join(", ") } });
   }
   return out;
+}
+
+/** Ranks missing from 0..max of a sorted list: the first few and how many, without listing a range a file name can make huge. */
+function gaps(sorted: number[]): { first: number[]; count: number } {
+  const first: number[] = [];
+  let count = 0;
+  let expected = 0;
+  for (const r of sorted) {
+    if (r > expected) {
+      count += r - expected;
+      for (let m = expected; m < r && first.length < 10; m++) first.push(m);
+    }
+    expected = r + 1;
+  }
+  return { first, count };
+}
+
+function abbreviate(ranks: number[]): string {
+  return ranks.length <= 20 ? ranks.join(", ") : `${ranks.slice(0, 20).join(", ")}, ... (${ranks.length} files)`;
 }

@@ -65,6 +65,8 @@ describe("resumability: which checkpoint, and can it resume at all", () => {
     assert.equal(report.verifiedPath, `${dir}/checkpoint-1500`);
     assert.deepEqual(report.resolvedFrom?.others, ["checkpoint-1000", "checkpoint-500"]);
     assert.match(runCli([dir, "--quiet"]).stdout, /^Checkpoint: .*checkpoint-1500 \(resolved from .*run\)\n/);
+    // CI annotations point at the files of the checkpoint verified, not of the run folder
+    assert.match(runCli([dir, "--format", "github"]).stdout, /^::error file=.*\/run\/checkpoint-1500\/trainer_state\.json,/m);
   });
   it("a Lightning version folder resolves to checkpoints/last.ckpt", () => {
     const dir = fixture("checkpoints", "lightning", "run");

@@ -67,3 +67,14 @@ describe("run folders resolve as the framework picks", () => {
     }
   });
 });
+
+describe("per-rank RNG files, judged as data", () => {
+  const expect = { framework: "Trainer", keys: ["python"], onMissingFile: "gone", onMissingKeys: () => ({ level: "warn" as const, consequence: "c" }) };
+  it("a gap is named; a rank number a file name makes huge is counted, not enumerated", async () => {
+    const { judgeRngFiles } = await import("../../src/layouts/rng-state.js");
+    const gap = judgeRngFiles([{ rel: "a", rank: 0 }, { rel: "b", rank: 2 }], expect);
+    assert.deepEqual(gap.map((f) => [f.code, f.data["missing"]]), [["RNG_RANKS_NOT_CONTIGUOUS", "1"]]);
+    const huge = judgeRngFiles([{ rel: "a", rank: 0 }, { rel: "b", rank: 1e12 }], expect);
+    assert.equal(huge[0]!.data["missing"], `1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ... (${1e12 - 1} in all)`);
+  });
+});
