@@ -235,6 +235,11 @@ describe("per-rank state", () => {
     const f = one(verdict(hf("warn-rng-no-cuda"), ["warn RNG_STATE_INCOMPLETE"]), "RNG_STATE_INCOMPLETE");
     assert.equal(f.message, "rng_state.pth lacks cuda (the run was on GPUs: training_args.bin: _n_gpu 1): a GPU resume raises KeyError in distributed (DDP) mode, and otherwise logs it at INFO level and keeps a fresh CUDA random state");
   });
+  it("an RNG file without a key Trainer reads unguarded: an error, the resume raises KeyError", () => {
+    assert.deepEqual((expected("hf-trainer", "cases", "error-rng-no-numpy.expected.json")["rng_files"] as Record<string, string[]>)["rng_state.pth"], ["cpu", "python"]);
+    const f = one(verdict(hf("error-rng-no-numpy"), ["error RNG_STATE_INCOMPLETE"]), "RNG_STATE_INCOMPLETE");
+    assert.match(f.message, /lacks numpy \(every Trainer save writes them\): Trainer\._load_rng_state raises KeyError/);
+  });
   it("--world-size against the processes that saved", () => {
     const path = hf("ok-two-ranks");
     verdict(path, []);
