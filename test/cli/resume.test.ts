@@ -151,6 +151,11 @@ describe("optimizer health", () => {
     const f = one(verdict(ts("warn-moments-fp16"), ["warn OPTIMIZER_MOMENTS_LOW_PRECISION"]), "OPTIMIZER_MOMENTS_LOW_PRECISION");
     assert.deepEqual([f.data["count"], f.data["dtypes"], f.data["weights"]], [8, "float16", "float32"]);
   });
+  it("16-bit moments with 16-bit weights: a pure bfloat16 run, information", () => {
+    const exp = expected("training-state", "ok-bf16-run.expected.json");
+    assert.deepEqual([exp["moment_dtypes"], Object.values(exp["weights_tensors"] as Record<string, { dtype: string }>)[0]!.dtype], [["bfloat16"], "bfloat16"]);
+    assert.equal(one(verdict(ts("ok-bf16-run"), []), "OPTIMIZER_MOMENTS_LOW_PRECISION").level, "info");
+  });
   it("param_groups listing more parameters than the weights hold", () => {
     const exp = expected("training-state", "error-param-groups-exceed-weights.expected.json");
     const f = one(verdict(ts("error-param-groups-exceed-weights"), ["error OPTIMIZER_PARAMS_EXCEED_WEIGHTS"]), "OPTIMIZER_PARAMS_EXCEED_WEIGHTS");
