@@ -1,3 +1,5 @@
+import { errorMessage } from "../core/errors.js";
+import { parsePythonJson } from "../formats/json/python-json.js";
 import { defineCheck, findings, reporter } from "./define.js";
 
 const r = reporter("config");
@@ -13,9 +15,9 @@ export const configCheck = defineCheck({
     if (cfg.text === undefined) return { skip: `${cfg.rel} could not be read (see required-files)` };
     let parsed: unknown;
     try {
-      parsed = JSON.parse(cfg.text);
+      parsed = parsePythonJson(cfg.text);
     } catch (e) {
-      return findings(r.error("CONFIG_INVALID", { file: cfg.rel, reason: (e as Error).message }, cfg.rel));
+      return findings(r.error("CONFIG_INVALID", { file: cfg.rel, reason: errorMessage(e) }, cfg.rel));
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
       return findings(r.error("CONFIG_NOT_OBJECT", { file: cfg.rel, type: parsed === null ? "null" : Array.isArray(parsed) ? "an array" : typeof parsed }, cfg.rel));

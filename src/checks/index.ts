@@ -12,6 +12,11 @@ import { fastForwardCheck } from "./fast-forward.js";
 import { scalerCheck } from "./scaler.js";
 import { integrityCheck } from "./integrity.js";
 import { ranksCheck } from "./ranks.js";
+import { weightKeysCheck } from "./weight-keys.js";
+import { optimizerHealthCheck } from "./optimizer-health.js";
+import { torchLoadCheck } from "./torch-load.js";
+import { recordedPathsCheck } from "./recorded-paths.js";
+import { rankStateCheck } from "./rank-state.js";
 
 /** The checks, in the order they run and are reported. The first five are the original pipeline's. */
 export const CHECKS: readonly Check[] = [
@@ -27,5 +32,10 @@ export const CHECKS: readonly Check[] = [
   schedulerCheck,
   fastForwardCheck,
   scalerCheck,
+  weightKeysCheck,
+  optimizerHealthCheck,
+  torchLoadCheck,
+  recordedPathsCheck,
+  rankStateCheck,
   integrityCheck,
 ];

@@ -5,7 +5,7 @@ const r = reporter("optimizer-weights");
 export const optimizerWeightsCheck = defineCheck({
   id: "optimizer-weights",
   title: "Optimizer state belongs to these weights",
-  codes: ["OPTIMIZER_MATCHES_WEIGHTS", "OPTIMIZER_SHAPE_MISMATCH", "OPTIMIZER_TOO_MANY_STATES"],
+  codes: ["OPTIMIZER_MATCHES_WEIGHTS", "OPTIMIZER_SHAPE_MISMATCH", "OPTIMIZER_TOO_MANY_STATES", "OPTIMIZER_PARAMS_EXCEED_WEIGHTS"],
   run({ checkpoint: c }) {
     if (c.optimizer.state !== "present") return { skip: "no readable optimizer state" };
     const w = c.weights;
@@ -13,6 +13,8 @@ export const optimizerWeightsCheck = defineCheck({
     const o = c.optimizer.view;
     const tensors = w.files.flatMap((f) => f.tensors);
     if (o.stateCount > tensors.length) return findings(r.error("OPTIMIZER_TOO_MANY_STATES", { states: o.stateCount, tensors: tensors.length }));
+    // Weights hold every parameter (and buffers): fewer tensors than the param groups list means another, bigger model.
+    if (o.paramCount > tensors.length) return findings(r.error("OPTIMIZER_PARAMS_EXCEED_WEIGHTS", { params: o.paramCount, tensors: tensors.length }));
     if (o.momentShapes.length === 0) return { skip: "the optimizer holds no per-parameter moment tensors" };
     // Multiset match: every moment shape must consume one weight tensor of the same shape.
     const pool = new Map<string, number>();

@@ -3,6 +3,7 @@ import { supportsColor } from "chalk";
 import { LAYOUT_NAMES } from "../layouts/index.js";
 import { VERSION } from "../version.js";
 import { verifyCheckpoint } from "../verify/verify.js";
+import type { VerifyOptions } from "../core/options.js";
 import { inspectFile } from "../inspect/inspect.js";
 import { renderInspectJson, renderInspectText } from "../inspect/render.js";
 import { findLatest } from "../latest/latest.js";
@@ -35,6 +36,7 @@ Examples:
   verify-checkpoint --checkpoint_path checkpoints/best_model
   verify-checkpoint checkpoints/best_model --strict --json
   verify-checkpoint out/checkpoint-1000 --tolerance 50
+  verify-checkpoint out/ --world-size 4 --torch-load weights-only   # a run folder: the checkpoint Trainer resumes from
   verify-checkpoint lightning_logs/version_0/checkpoints/last.ckpt
   RESUME=$(verify-checkpoint latest out/) && python train.py --resume_from "$RESUME"
   verify-checkpoint ckpt --format junit --output verify.xml   # text to the log, JUnit to the file
@@ -62,6 +64,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--deep", "read every byte: CRC32 of records, storage extents, NaN/Inf scan", false)
     .addOption(new Option("--layout <name>", "override layout detection").choices([...LAYOUT_NAMES]))
     .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
+    .addOption(new Option("--torch-load <mode>", "weights-only: the resume runs torch >= 2.6, so files torch.load(weights_only=True) refuses are warnings").choices(["weights-only", "any"]))
+    .option("--world-size <n>", "processes the resumed run will have: compared with the ranks that saved", intArg(1))
+    .option("--gpus <n>", "GPUs each resumed process sees: storages saved on cuda:K with K >= n are reported", intArg(0))
     .option("--output <file>", "write the report in --format to FILE; the terminal gets the text report")
     .option("--debug", "show stack traces of internal errors")
     .addHelpText("after", EXAMPLES)
@@ -83,6 +88,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         layout: opts["layout"] as string | undefined,
         deep: Boolean(opts["deep"]),
         allowGlobals: opts["allowGlobal"] as string[],
+        torchLoad: opts["torchLoad"] as VerifyOptions["torchLoad"],
+        worldSize: opts["worldSize"] as number | undefined,
+        gpus: opts["gpus"] as number | undefined,
       });
       bar?.finish();
       const stepSummary = (io.env ?? process.env)["GITHUB_STEP_SUMMARY"] || undefined;

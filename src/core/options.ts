@@ -8,6 +8,15 @@ export interface VerifyOptions {
   layout?: string;
   deep: boolean;
   allowGlobals: string[];
+  /**
+   * --torch-load weights-only: the resume runs torch >= 2.6, whose torch.load defaults to
+   * weights_only=True, so a file it would refuse is a warning. Without it, information.
+   */
+  torchLoad?: "weights-only" | "any";
+  /** --world-size N: processes the resumed run will have. */
+  worldSize?: number;
+  /** --gpus N: GPUs each process of the resumed run sees (torch.cuda.device_count()). */
+  gpus?: number;
   /** --deep progress: bytes done of total. The CLI draws a bar; checks never see it. */
   onProgress?: (done: number, total: number) => void;
 }

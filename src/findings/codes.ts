@@ -6,6 +6,7 @@
 import type { CodeDoc } from "./code-doc.js";
 import { RANKS_CODES } from "./codes-ranks.js";
 import { DEEPSPEED_CODES } from "./codes-deepspeed.js";
+import { RESUME_CODES } from "./codes-resume.js";
 
 export type { CodeDoc } from "./code-doc.js";
 
@@ -109,6 +110,7 @@ export const CODES = {
   // ---- areas with a table of their own ------------------------------------------------------
   ...RANKS_CODES,
   ...DEEPSPEED_CODES,
+  ...RESUME_CODES,
 } as const satisfies Record<string, CodeDoc>;
 
 export type Code = keyof typeof CODES;

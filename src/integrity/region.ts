@@ -1,6 +1,7 @@
 import { closeSync, constants, openSync, readSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import { countNonFinite } from "./nonfinite.js";
+import { allZero } from "./zeros.js";
 
 const CHUNK = 8 * 1024 * 1024;
 
@@ -19,6 +20,8 @@ export interface RegionResult {
   crc: number;
   nonFinite: number;
   bytes: number;
+  /** Float regions: every element is +0 or -0. */
+  zero?: boolean;
   error?: string;
 }
 
@@ -40,6 +43,7 @@ export function runRegion(job: RegionJob, progress?: (bytes: number) => void): R
   }
   let crc = 0;
   let nonFinite = 0;
+  let zero = job.dtype !== undefined;
   let done = 0;
   try {
     while (done < job.length) {
@@ -53,10 +57,11 @@ export function runRegion(job: RegionJob, progress?: (bytes: number) => void): R
       const chunk = buffer.subarray(0, want);
       if (job.crc) crc = crc32(chunk, crc);
       if (job.dtype) nonFinite += countNonFinite(chunk, job.dtype, job.bigEndian);
+      if (zero) zero = allZero(chunk, job.dtype!, job.bigEndian);
       done += want;
       progress?.(want);
     }
-    return { crc: crc >>> 0, nonFinite, bytes: done };
+    return { crc: crc >>> 0, nonFinite, bytes: done, zero };
   } catch (e) {
     return { crc, nonFinite, bytes: done, error: (e as Error).message };
   } finally {

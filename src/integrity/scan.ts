@@ -6,6 +6,7 @@ import type { TorchFile } from "../formats/torch/reader.js";
 import type { ByteSource } from "../storage/types.js";
 import { entryDataOffset, readEntry } from "../formats/zip/index.js";
 import { SCANNED_DTYPES, countNonFinite } from "./nonfinite.js";
+import { allZero } from "./zeros.js";
 import { runJobs } from "./pool.js";
 import type { RegionJob, RegionResult } from "./region.js";
 
@@ -17,13 +18,15 @@ export interface IntegrityResult {
   crcNotRecorded: number;
   crcMismatches: { record: string; expected: number; actual: number }[];
   nonFinite: { tensor: string; dtype: string; count: number }[];
+  /** Float tensors (by key path) whose every element is zero: the optimizer-health check pairs exp_avg_sq with exp_avg. */
+  allZero: string[];
   readErrors: { where: string; reason: string }[];
 }
 
 export type Progress = (bytes: number) => void;
 
 function emptyResult(rel: string): IntegrityResult {
-  return { rel, bytesRead: 0, recordsChecked: 0, crcNotRecorded: 0, crcMismatches: [], nonFinite: [], readErrors: [] };
+  return { rel, bytesRead: 0, recordsChecked: 0, crcNotRecorded: 0, crcMismatches: [], nonFinite: [], allZero: [], readErrors: [] };
 }
 
 interface Labeled {
@@ -55,7 +58,7 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
           // Deflated records (other writers) are inflated whole, bounded by the zip reader's caps.
           const data = await readEntry(tf.zip, entry);
           const bad = dtype ? countNonFinite(data, dtype, bigEndian) : 0;
-          recordOutcome(result, { where: entry.name, tensor, expectedCrc: entry.crc32, job: { path, offset: 0, length: 0, crc: true, bigEndian } }, { crc: crc32(data) >>> 0, nonFinite: bad, bytes: entry.compressedSize }, dtype);
+          recordOutcome(result, { where: entry.name, tensor, expectedCrc: entry.crc32, job: { path, offset: 0, length: 0, crc: true, bigEndian } }, { crc: crc32(data) >>> 0, nonFinite: bad, bytes: entry.compressedSize, zero: dtype !== undefined && allZero(data, dtype, bigEndian) }, dtype);
           progress?.(entry.compressedSize);
           continue;
         }
@@ -101,6 +104,7 @@ function recordOutcome(result: IntegrityResult, l: Labeled, r: RegionResult, dty
     result.crcMismatches.push({ record: l.where, expected: l.expectedCrc >>> 0, actual: r.crc });
   }
   if (r.nonFinite > 0 && dtype) result.nonFinite.push({ tensor: l.tensor ?? l.where, dtype, count: r.nonFinite });
+  if (r.zero && dtype) result.allZero.push(l.tensor ?? l.where);
 }
 
 /** storage key -> the key path of the first tensor that views it ("optimizer_state_dict.state.0.exp_avg"). */

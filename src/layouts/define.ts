@@ -23,6 +23,25 @@ export interface Layout {
    */
   detect(target: Target, loader: FileLoader): string | undefined | Promise<string | undefined>;
   load(loader: FileLoader, target: Target, options: VerifyOptions): Promise<NormalisedCheckpoint>;
+  /**
+   * A run folder (a training's output folder, not a checkpoint) resolved to the
+   * checkpoint this layout's framework resumes from, as the framework picks it:
+   * Trainer's highest `checkpoint-N`, Lightning's `last.ckpt`. Asked, in registry
+   * order, only when no layout but `generic` recognises the folder.
+   */
+  resolve?(target: Target & { kind: "folder" }, loader: FileLoader): Promise<Resolution | undefined>;
+}
+
+/** Where a run folder's framework resumes from. */
+export interface Resolution {
+  /** The checkpoint, relative to the run folder. */
+  rel: string;
+  /** Who picks it: "Trainer", "Lightning". */
+  framework: string;
+  /** How the framework picked it: "the highest checkpoint-N, as Trainer's get_last_checkpoint picks". */
+  rule: string;
+  /** What else was there: the other checkpoint-N folders, other last*.ckpt files. */
+  others: string[];
 }
 
 /** Exists for type inference only, as defineCheck does. */

@@ -11,6 +11,8 @@ import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { ExpectedFile, Problem, StateFile, WeightsFile } from "./types.js";
 import { collectTensors, summarise } from "./walk.js";
 import { scanZipMembers } from "../safety/zip-members.js";
+import { parsePythonJson } from "../formats/json/python-json.js";
+import { weightsOnlyVerdict, type WeightsOnlyVerdict } from "../safety/weights-only.js";
 
 /** Raw pickles are read whole; anything bigger is not a pickle we can judge cheaply. */
 const MAX_RAW_PICKLE = 512 * 1024 * 1024;
@@ -22,6 +24,8 @@ export interface DecodedState {
   value?: PyValue;
   /** Reads one element of a small tensor (an optimizer's step); undefined when unreadable. */
   scalar: (t: Tensor) => Promise<number | undefined>;
+  /** torch.save files: what torch.load(weights_only=True) would make of it. */
+  weightsOnly?: WeightsOnlyVerdict;
 }
 
 /**
@@ -39,6 +43,7 @@ export class FileLoader {
   private readonly sniffed = new Map<string, Promise<{ kind: FileKind; detail: string }>>();
   /** One handle per file for the sniff and the decode, so a zip's central directory is parsed once. */
   private readonly handles = new Map<string, Promise<ByteSource>>();
+  private readonly jsonByRel = new Map<string, Promise<{ text?: string; value?: unknown; problem?: Problem }>>();
 
   constructor(
     readonly storage: Storage,
@@ -146,7 +151,7 @@ export class FileLoader {
         }
       };
       const state: StateFile = { rel, value: file.value, summary: `${file.format === "zip" ? "torch zip" : "torch legacy"}, ${summarise(file.value)}`, verdicts, torchProblems };
-      return { state, value: file.value, scalar };
+      return { state, value: file.value, scalar, weightsOnly: weightsOnlyVerdict(file.pickle, verdicts) };
     } catch (e) {
       const judge = (p: Parameters<typeof judgePickle>[0]) => judgePickle(p, { allowGlobals: this.allowGlobals });
       let partial = e instanceof PickleError ? judge(e.partial) : [];
@@ -188,15 +193,21 @@ export class FileLoader {
     }
   }
 
-  async json(rel: string): Promise<{ text?: string; value?: unknown; problem?: Problem }> {
-    const read = await this.text(rel);
-    if (read.text === undefined) return read;
-    const text = read.text;
-    try {
-      return { text, value: JSON.parse(text) as unknown };
-    } catch (e) {
-      return { text, problem: { code: "STATE_JSON_INVALID", data: { reason: (e as Error).message } } };
+  /** A JSON file as Python's json wrote it (NaN and Infinity included), read and parsed once. */
+  json(rel: string): Promise<{ text?: string; value?: unknown; problem?: Problem }> {
+    let p = this.jsonByRel.get(rel);
+    if (!p) {
+      p = this.text(rel).then((read) => {
+        if (read.text === undefined) return read;
+        try {
+          return { text: read.text, value: parsePythonJson(read.text) };
+        } catch (e) {
+          return { text: read.text, problem: { code: "STATE_JSON_INVALID", data: { reason: errorMessage(e) } } };
+        }
+      });
+      this.jsonByRel.set(rel, p);
     }
+    return p;
   }
 
   /** A weights file: safetensors header or torch state_dict, never the tensor bytes. */

@@ -1,6 +1,9 @@
 import { baseCheckpoint, leftovers } from "./common.js";
 import { defineLayout } from "./define.js";
 import type { FileLoader } from "./file-loader.js";
+import { PyDict, PyList, PyTuple, isDict, type PyValue } from "../formats/pickle/values.js";
+import { defaultTorchLoads } from "./torch-loads.js";
+import { collectTensors } from "./walk.js";
 import type { ExpectedFile, NormalisedCheckpoint } from "./types.js";
 
 const TORCH_EXT = /\.(pt|pth|bin|ckpt|pkl|pickle|tar)$/i;
@@ -37,7 +40,29 @@ async function loadGeneric(loader: FileLoader, single?: string): Promise<Normali
   c.genericCount = c.expectedFiles.length;
   const why = { state: "unavailable" as const, reason: "the layout was not recognised" };
   c.progress = c.optimizer = c.scheduler = c.scaler = why;
+  const optimizerFiles = c.stateFiles.filter((s) => holdsOptimizerState(s.value)).map((s) => s.rel);
+  const tensorFiles = [...c.weights.files.filter((w) => w.tensors.length > 0).map((w) => w.rel), ...c.stateFiles.filter((s) => collectTensors(s.value ?? null).length > 0).map((s) => s.rel)];
+  c.resume = { torchLoads: await defaultTorchLoads(loader, c), loggedNonFinite: [], recordedPaths: [], optimizerFiles, tensorFiles };
   return c;
+}
+
+/** Levels searched for an optimizer state_dict: the file itself, a dict of states, one more for nested saves. */
+const OPTIMIZER_SEARCH_DEPTH = 3;
+
+/** A torch optimizer state_dict ({'state': {...}, 'param_groups': [...]}) at the top or a few levels down. */
+function holdsOptimizerState(root: PyValue | undefined): boolean {
+  let level: PyValue[] = root === undefined ? [] : [root];
+  for (let depth = 0; depth <= OPTIMIZER_SEARCH_DEPTH && level.length > 0; depth++) {
+    const next: PyValue[] = [];
+    for (const v of level) {
+      if (isDict(v)) {
+        if (isDict(v.get("state")) && (v.get("param_groups") instanceof PyList || v.get("param_groups") instanceof PyTuple)) return true;
+        next.push(...v.entries().map(([, x]) => x).filter((x) => x instanceof PyDict || x instanceof PyList || x instanceof PyTuple));
+      } else if (v instanceof PyList || v instanceof PyTuple) next.push(...v.items.filter((x) => x instanceof PyDict));
+    }
+    level = next.slice(0, 10_000);
+  }
+  return false;
 }
 
 async function listFiles(loader: FileLoader): Promise<string[]> {

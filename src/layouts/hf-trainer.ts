@@ -8,6 +8,8 @@ import type { FileLoader } from "./file-loader.js";
 import { readOptimizer, readScaler, readScheduler } from "./torch-state.js";
 import type { ExpectedFile, NormalisedCheckpoint, Part, Progress, StateFile } from "./types.js";
 import { resolveWeights } from "./weights.js";
+import { readHfResume } from "./hf-resume.js";
+import { resolveTrainerRun } from "./run-folder.js";
 
 export const FOLDER = /^checkpoint-(\d+)$/;
 
@@ -31,6 +33,7 @@ export const hfTrainerLayout = defineLayout({
     return t.entries.some((e) => MARKERS.includes(savedName(e.name))) ? "Hugging Face Trainer files present" : undefined;
   },
   load: (loader, target, options) => loadHfTrainer(loader, target, options),
+  resolve: resolveTrainerRun,
 });
 
 async function loadHfTrainer(loader: FileLoader, target: Target, options: VerifyOptions): Promise<NormalisedCheckpoint> {
@@ -82,7 +85,8 @@ async function loadHfTrainer(loader: FileLoader, target: Target, options: Verify
       ? { state: "unavailable", reason: "training_args.bin says fp16 is off: no scaler is saved" }
       : { state: "missing", ref: { where: `scaler.pt${args.fp16 ? " (training_args.bin says fp16 is on)" : ""}`, required: false } };
   c.scaler = nestedPart(nested, "scaler") ?? await part("scaler.pt", (d) => readScaler(d.value, { where: "scaler.pt", required: false }, d.scalar), scalerMissing);
-  c.progress = trainerState.progress ? { state: "present", view: progressOf(trainerState.progress, target.name, args.gradAccum ?? options.gradientAccumulationSteps) } : { state: "unavailable", reason: "trainer_state.json is missing or invalid" };
+  c.progress = trainerState.progress ? { state: "present", view: progressOf(trainerState.progress, target.name, args.gradAccum ?? options.gradientAccumulationSteps, args.ignoreDataSkip) } : { state: "unavailable", reason: "trainer_state.json is missing or invalid" };
+  c.resume = await readHfResume(loader, c);
   return c;
 }
 
@@ -103,21 +107,27 @@ async function readTrainerState(loader: FileLoader, spec: ExpectedFile): Promise
   return { file: { rel: spec.rel, json: true, summary: `global_step ${t.global_step}, epoch ${t.epoch ?? "?"}`, verdicts: [], torchProblems: [] }, progress: t };
 }
 
-function progressOf(t: z.infer<typeof TrainerState>, folder: string, gradAccum: number | undefined): Progress {
+function progressOf(t: z.infer<typeof TrainerState>, folder: string, gradAccum: number | undefined, ignoreDataSkip: boolean | undefined): Progress {
   const m = FOLDER.exec(folder);
   const logSteps = (t.log_history ?? []).map((e) => e.step).filter((s): s is number => typeof s === "number");
-  const perEpoch = t.max_steps && t.num_train_epochs ? Math.ceil(t.max_steps / t.num_train_epochs) : undefined;
+  const perEpoch = updateStepsPerEpoch(t);
   const ga = gradAccum ?? 1;
+  // Trainer's fast-forward (trainer.py _inner_training_loop): steps_trained_in_current_epoch = (global_step % steps per epoch) * GA, 0 with ignore_data_skip.
+  const seen = perEpoch ? (t.global_step % perEpoch) * ga : undefined;
+  const epochs = perEpoch ? Math.floor(t.global_step / perEpoch) : undefined;
   return {
     globalStep: t.global_step,
     gradAccum: ga,
     gradAccumRecorded: gradAccum !== undefined,
     expectedOptimizerSteps: t.global_step,
     formula: `global_step ${t.global_step}`,
-    stepsToSkip: perEpoch ? (t.global_step % perEpoch) * ga : undefined,
-    skipFormula: perEpoch
-      ? `${Math.floor(t.global_step / perEpoch)} epochs done, (${t.global_step} mod ${perEpoch} update steps per epoch) × ${ga} accumulation = ${(t.global_step % perEpoch) * ga} batches into epoch ${Math.floor(t.global_step / perEpoch)}`
-      : undefined,
+    stepsToSkip: seen === undefined ? undefined : ignoreDataSkip ? 0 : seen,
+    skipFormula:
+      seen === undefined
+        ? undefined
+        : ignoreDataSkip
+          ? `ignore_data_skip is set: epoch ${epochs} starts again from its first batch, repeating the ${seen} batches it had already trained on`
+          : `${epochs} epochs done, (${t.global_step} mod ${perEpoch} update steps per epoch) × ${ga} accumulation = ${seen} batches replayed into epoch ${epochs}`,
     folderStep: m ? Number(m[1]) : undefined,
     folderName: folder,
     logHistoryMaxStep: logSteps.length > 0 ? Math.max(...logSteps) : undefined,
@@ -126,11 +136,22 @@ function progressOf(t: z.infer<typeof TrainerState>, folder: string, gradAccum: 
   };
 }
 
+/**
+ * Trainer's num_update_steps_per_epoch is not saved, but the fractional epoch is
+ * global_step divided by it (trainer.py sets state.epoch = epoch + (step + 1) /
+ * steps_in_epoch); max_steps / num_train_epochs is only close when max_steps was derived.
+ */
+function updateStepsPerEpoch(t: z.infer<typeof TrainerState>): number | undefined {
+  if (t.epoch && t.epoch > 0 && t.global_step > 0) return Math.max(1, Math.round(t.global_step / t.epoch));
+  return t.max_steps && t.num_train_epochs ? Math.ceil(t.max_steps / t.num_train_epochs) : undefined;
+}
+
 /** The few TrainingArguments fields that matter, read from the inert object's BUILD state. */
-function trainingArgs(v: PyValue | undefined): { fp16?: boolean; gradAccum?: number } {
+function trainingArgs(v: PyValue | undefined): { fp16?: boolean; gradAccum?: number; ignoreDataSkip?: boolean } {
   const state = v instanceof PyCall ? v.state : undefined;
   if (!isDict(state)) return {};
   const fp16 = state.get("fp16");
   const ga = toNumber(state.get("gradient_accumulation_steps"));
-  return { fp16: typeof fp16 === "boolean" ? fp16 : undefined, gradAccum: ga && ga >= 1 ? ga : undefined };
+  const ignore = state.get("ignore_data_skip");
+  return { fp16: typeof fp16 === "boolean" ? fp16 : undefined, gradAccum: ga && ga >= 1 ? ga : undefined, ignoreDataSkip: typeof ignore === "boolean" ? ignore : undefined };
 }

@@ -7,6 +7,9 @@ import { nestedPart, readNested, type NestedRead } from "./nested.js";
 import { readOptimizer, readScaler, readScheduler } from "./torch-state.js";
 import type { NormalisedCheckpoint, Problem } from "./types.js";
 import { collectTensors } from "./walk.js";
+import { dirname } from "node:path";
+import { readLightningResume } from "./lightning-resume.js";
+import { resolveLightningRun } from "./run-folder.js";
 
 const REQUIRED = ["epoch", "global_step", "pytorch-lightning_version", "state_dict"];
 /** Where Lightning's precision plugins keep the GradScaler state, newest name first. */
@@ -26,6 +29,7 @@ export const lightningLayout = defineLayout({
   takes: ["file", "folder"],
   detect: (t) => (t.name.toLowerCase().endsWith(".ckpt") ? (t.kind === "file" ? "a Lightning .ckpt file" : "a Lightning sharded checkpoint (a .ckpt folder)") : undefined),
   load: (loader, target, options) => (target.kind === "file" ? loadLightning(loader, target.file) : loadLightningFolder(loader, target, options)),
+  resolve: resolveLightningRun,
 });
 
 async function loadLightning(loader: FileLoader, rel: string): Promise<NormalisedCheckpoint> {
@@ -37,6 +41,7 @@ async function loadLightning(loader: FileLoader, rel: string): Promise<Normalise
   c.stateFiles = [d.state];
   if (!isDict(d.value)) return notADict(c, rel, d.value);
   await fromLightningDict(c, rel, d.value, d.scalar, []);
+  c.resume = await readLightningResume(loader, rel, d.value, loader.root, d.scalar);
   const tensors = collectTensors(d.value.get("state_dict") ?? null);
   c.weights = { candidates: [], files: [{ rel: `${rel}: state_dict`, kind: "embedded", tensors, size: spec!.size ?? 0, verdicts: [], torchProblems: [] }], unusable: [], missingShards: [] };
   return c;
@@ -64,6 +69,7 @@ async function loadLightningFolder(loader: FileLoader, target: Target & { kind: 
   c.weights = { candidates: [], files: weights, unusable: [], missingShards: [] };
   if (!isDict(root)) return notADict(c, rel, root);
   await fromLightningDict(c, rel, root, scalar!, nested);
+  c.resume = await readLightningResume(loader, rel, root, dirname(loader.root), scalar!);
   return c;
 }
 

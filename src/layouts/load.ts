@@ -5,10 +5,17 @@ import { baseCheckpoint } from "./common.js";
 import type { Layout, Target } from "./define.js";
 import { FileLoader } from "./file-loader.js";
 import { LAYOUTS } from "./index.js";
+import { defaultTorchLoads } from "./torch-loads.js";
 import type { NormalisedCheckpoint, Problem } from "./types.js";
 
-/** Detects the layout from the files present (unless forced) and normalises the checkpoint. */
-export async function loadCheckpoint(path: string, options: VerifyOptions): Promise<{ checkpoint: NormalisedCheckpoint; close: () => Promise<void> }> {
+type Loaded = { checkpoint: NormalisedCheckpoint; close: () => Promise<void> };
+
+/**
+ * Detects the layout from the files present (unless forced) and normalises the
+ * checkpoint. A run folder that no layout but `generic` recognises is first
+ * resolved, once, to the checkpoint its framework resumes from (a layout's `resolve`).
+ */
+export async function loadCheckpoint(path: string, options: VerifyOptions, mayResolve = true): Promise<Loaded> {
   const forced = LAYOUTS.find((l) => l.name === options.layout);
   let where: Location;
   try {
@@ -38,6 +45,10 @@ export async function loadCheckpoint(path: string, options: VerifyOptions): Prom
       }
     }
   }
+  if (mayResolve && target.kind === "folder" && (layout?.name === "generic" || (forced && !(await forced.detect(target, loader))))) {
+    const resolved = await resolveRunFolder(path, target, loader, forced ? [forced] : LAYOUTS, options);
+    if (resolved) return resolved;
+  }
   if (!layout || !layout.takes.includes(target.kind)) {
     const l = layout ?? forced!;
     await loader.close();
@@ -45,8 +56,23 @@ export async function loadCheckpoint(path: string, options: VerifyOptions): Prom
   }
   const checkpoint = await layout.load(loader, target, options);
   checkpoint.reason = reason;
+  checkpoint.resume ??= { torchLoads: await defaultTorchLoads(loader, checkpoint), loggedNonFinite: [], recordedPaths: [] };
   if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress);
   return { checkpoint, close: () => loader.close() };
+}
+
+/** The checkpoint a run folder's framework resumes from, verified in its place; undefined when no layout resolves the folder. */
+async function resolveRunFolder(path: string, target: Target & { kind: "folder" }, loader: FileLoader, layouts: readonly Layout[], options: VerifyOptions): Promise<Loaded | undefined> {
+  for (const layout of layouts) {
+    const r = await layout.resolve?.(target, loader);
+    if (!r) continue;
+    const to = loader.abs(r.rel);
+    await loader.close();
+    const loaded = await loadCheckpoint(to, options, false);
+    loaded.checkpoint.resolved = { from: path, to, layout: layout.name, framework: r.framework, rule: r.rule, others: r.others };
+    return loaded;
+  }
+  return undefined;
 }
 
 function baseName(path: string): string {

@@ -21,8 +21,10 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
   if (!isDict(state) || !groups) return { state: "invalid", ref, reason: "it lacks 'state' (a dict) and 'param_groups' (a list)" };
   const pending: Promise<OptimizerView["steps"][number]>[] = [];
   const momentShapes: OptimizerView["momentShapes"] = [];
+  const moments: NonNullable<OptimizerView["moments"]> = [];
   for (const [param, s] of state.entries()) {
     if (!isDict(s)) continue;
+    for (const [key, x] of s.entries()) if (key !== "step" && x instanceof Tensor) moments.push({ param: String(param), key: String(key), dtype: x.dtype });
     // One small read per parameter when `step` is a tensor (its record and local header in one read).
     pending.push(numberOf(s.get("step"), scalar).then((step) => ({ param: String(param), step })));
     const moment = s.entries().find(([k, x]) => k !== "step" && x instanceof Tensor && x.shape.length > 0)?.[1] as Tensor | undefined;
@@ -45,6 +47,7 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
       initialLr: group ? toNumber(group.get("initial_lr")) : undefined,
       hyper: group ? hyperParameters(group) : new Map(),
       momentShapes,
+      moments,
     },
   };
 }

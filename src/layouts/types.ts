@@ -2,6 +2,7 @@ import type { Code } from "../findings/codes.js";
 import type { Level } from "../findings/finding.js";
 import type { PyValue } from "../formats/pickle/values.js";
 import type { GlobalVerdict } from "../safety/globals.js";
+import type { WeightsOnlyVerdict } from "../safety/weights-only.js";
 import type { IntegrityResult } from "../integrity/scan.js";
 
 
@@ -86,6 +87,8 @@ export interface OptimizerView {
   hyper: Map<string, string>;
   /** Shapes of per-parameter moment tensors (exp_avg, momentum_buffer, ...), by param id. */
   momentShapes: { param: string; shape: number[] }[];
+  /** Every per-parameter tensor but `step` (exp_avg, exp_avg_sq, momentum_buffer, ...) with its stored dtype. */
+  moments?: { param: string; key: string; dtype: string }[];
 }
 
 export interface SchedulerView {
@@ -172,6 +175,12 @@ export interface ShardedSave {
   globalStep?: number;
   /** One line for people: "ZeRO-2, 4 data-parallel ranks x 1 model-parallel, global_steps 500". */
   describe: string;
+  /**
+   * Whether this format loads under another world size (`--world-size`): true when
+   * it reshards (torch.distributed.checkpoint), false when it refuses (DeepSpeed
+   * ZeRO without a universal checkpoint). Unset: the rank-state check warns.
+   */
+  reshards?: boolean;
   findings: RankFinding[];
 }
 
@@ -213,4 +222,65 @@ export interface NormalisedCheckpoint {
   genericCount?: number;
   /** Multi-rank saves found (empty for single-process layouts); the first is the one the resume reads. */
   sharded: ShardedSave[];
+  /** What the resume itself will do with these files (read by the layout; absent: nothing known). */
+  resume?: ResumeView;
+  /** Set when the path given was a run folder and this is the checkpoint its framework resumes from. */
+  resolved?: { from: string; to: string; layout: string; framework: string; rule: string; others: string[] };
+}
+
+/** A file the resuming framework passes to torch.load, and how. */
+export interface TorchLoad {
+  rel: string;
+  /** Who loads it: "Trainer._load_rng_state", "your training script". */
+  by: string;
+  /** The loader passes map_location, so storages saved on cuda:K need not exist on the resuming machine. */
+  mapsLocation: boolean;
+  /** Globals the framework allowlists around this load itself (transformers' safe_globals() for RNG files). */
+  frameworkAllows?: { names: string[]; how: string };
+  weightsOnly: WeightsOnlyVerdict;
+  /** Storages by saved location ("cpu", "cuda:3"). */
+  devices: Map<string, number>;
+}
+
+/** A path the training state recorded (a best checkpoint, a checkpoint folder), looked up as the framework would. */
+export interface RecordedPath {
+  /** Where it was recorded: "trainer_state.json: best_model_checkpoint". */
+  where: string;
+  path: string;
+  exists: boolean;
+  /** Not at the recorded path, but a file or folder of that name is next to this checkpoint (the run folder moved). */
+  nextToCheckpoint?: string;
+  /** What the resumed run does with a missing one. */
+  consequence: string;
+  /** Nothing reads it in this configuration (training_args.bin turns off what would): information, not a warning. */
+  unused?: boolean;
+}
+
+/** A PEFT adapter_config.json, as the trainer's PeftModel will be built from it. */
+export interface AdapterConfig {
+  rel: string;
+  problem?: string;
+  r?: number;
+  /** Per-module ranks (rank_pattern), by module-name pattern. */
+  rankPattern: Map<string, number>;
+  /** A list of module-name suffixes, or one regular expression (PEFT's two forms). */
+  targetModules?: string[] | string;
+}
+
+/** What the resume itself will do: read by each layout, judged by the resume checks. */
+export interface ResumeView {
+  torchLoads: TorchLoad[];
+  /** The configured end of training, as the state recorded it. */
+  end?: { maxSteps?: number; numTrainEpochs?: number; epoch?: number; where: string };
+  /** Non-finite values among the last logged losses and gradient norms. */
+  loggedNonFinite: { where: string; key: string; value: number; step?: number }[];
+  recordedPaths: RecordedPath[];
+  /** Per-rank RNG files: how many ranks saved one, and the layout's judgement of them. */
+  rng?: { ranks: number; files: string[]; findings: RankFinding[] };
+  /** Trainer's ignore_data_skip: the resume does not replay the data loader. */
+  ignoreDataSkip?: boolean;
+  adapter?: AdapterConfig;
+  /** Set by a layout that cannot name the training state's files (generic): the files holding an optimizer state_dict, and those holding any tensor. */
+  optimizerFiles?: string[];
+  tensorFiles?: string[];
 }

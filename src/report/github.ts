@@ -22,14 +22,14 @@ export function renderGithub(report: Report): string {
   }
   const s = report.summary;
   const counts = `passed ${s.passed}, warnings ${s.warnings}, errors ${s.errors}`;
-  lines.push(command(report.status === "failed" ? "error" : "notice", { title: "verify-checkpoint" }, `${verdict(report)}: ${report.checkpoint} (${counts})`));
+  lines.push(command(report.status === "failed" ? "error" : "notice", { title: "verify-checkpoint" }, `${verdict(report)}: ${report.verifiedPath} (${counts})`));
   return lines.join("\n") + "\n";
 }
 
 /** The step summary: a verdict heading, the problems with their codes, every check's status, and the facts. */
 export function renderGithubSummary(report: Report): string {
   const out: string[] = [`### ${ICON[report.status]} verify-checkpoint: ${verdict(report)}`, ""];
-  out.push(`Checkpoint \`${code(report.checkpoint)}\` (layout ${report.layout}${report.strict ? ", strict mode" : ""}): ${report.summary.passed} passed, ${report.summary.warnings} warnings, ${report.summary.errors} errors.`, "");
+  out.push(`Checkpoint \`${code(report.verifiedPath)}\` (layout ${report.layout}${report.strict ? ", strict mode" : ""}): ${report.summary.passed} passed, ${report.summary.warnings} warnings, ${report.summary.errors} errors.`, "");
   const problems = report.checks.flatMap((c) => c.findings.filter((f) => f.level === "error" || f.level === "warn").map((f) => ({ c, f })));
   if (problems.length > 0) {
     out.push("| | Check | Problem | Code |", "| --- | --- | --- | --- |");
@@ -70,7 +70,8 @@ function details(c: CheckResult): string {
  * with a part after ": " (`last.ckpt: state_dict`): that is the checkpoint.
  */
 export function annotationFile(report: Report, f: ReportFinding): string {
-  const ckpt = report.checkpoint.replace(/\/+$/, "") || report.checkpoint;
+  // Findings' files are relative to the checkpoint verified, which a run folder resolves to.
+  const ckpt = report.verifiedPath.replace(/\/+$/, "") || report.verifiedPath;
   if (f.file === undefined) return ckpt;
   const base = ckpt.slice(ckpt.lastIndexOf("/") + 1);
   if (f.file === base || f.file.startsWith(`${base}: `)) return ckpt;

@@ -20,7 +20,7 @@ export function renderJunit(report: Report): string {
   const failures = cases.filter((c) => c.failed).length;
   const skipped = cases.filter((c) => c.skipped).length;
   const counts = `tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="0"`;
-  const suiteName = `verify-checkpoint ${report.checkpoint}`;
+  const suiteName = `verify-checkpoint ${report.verifiedPath}`;
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<testsuites name="verify-checkpoint" ${counts}>`,
@@ -44,7 +44,7 @@ interface Case {
 function testcase(report: Report, check: CheckResult): Case {
   // Jenkins splits classname at its last dot into package and class; dots in
   // a path such as `last.ckpt` would make a bogus package, so they go.
-  const classname = `verify-checkpoint.${report.checkpoint.replace(/\./g, "_")}`;
+  const classname = `verify-checkpoint.${report.verifiedPath.replace(/\./g, "_")}`;
   const open = `    <testcase name="${attr(`${check.title} [${check.id}]`)}" classname="${attr(classname)}" time="0"`;
   if (check.status === "skip") {
     return { xml: `${open}>\n      <skipped message="${attr(check.skipReason ?? "skipped")}"/>\n    </testcase>`, failed: false, skipped: true };
@@ -75,6 +75,7 @@ function line(f: ReportFinding): string {
 function properties(report: Report): [string, string][] {
   const out: [string, string][] = [
     ["checkpoint", report.checkpoint],
+    ...(report.resolvedFrom ? [["verifiedPath", report.verifiedPath] as [string, string]] : []),
     ["layout", report.layout],
     ["status", report.status],
     ["strict", String(report.strict)],

@@ -16,12 +16,15 @@ export function renderText(report: Report, options: TextOptions): string {
   const lines: string[] = [];
   if (!options.quiet) {
     lines.push(c.bold(`verify-checkpoint ${report.tool.version}`));
-    lines.push(`Checkpoint: ${report.checkpoint}`);
+    lines.push(`Checkpoint: ${report.verifiedPath}`);
+    if (report.resolvedFrom) lines.push(`            (resolved from ${report.resolvedFrom.path}: ${report.resolvedFrom.rule})`);
     lines.push(`Layout:     ${report.layout}${report.strict ? "   (strict mode)" : ""}`);
     lines.push("");
     for (const check of report.checks) lines.push(...checkBlock(check, c));
     lines.push("");
   } else {
+    // Quiet still says which checkpoint the problems are about when a run folder was resolved.
+    if (report.resolvedFrom) lines.push(`Checkpoint: ${report.verifiedPath} (resolved from ${report.resolvedFrom.path})`);
     for (const check of report.checks) {
       for (const f of check.findings.filter((x) => x.level === "warn" || x.level === "error")) lines.push(findingLine(f, c, `${check.id}: `));
     }

@@ -38,6 +38,9 @@ export function factsOf(c: NormalisedCheckpoint): Facts {
     set("zeroStage", sharded.zeroStage);
     if (f.globalStep === undefined) set("globalStep", sharded.globalStep);
   }
+  set("maxSteps", c.resume?.end?.maxSteps);
+  // Ranks that saved: a multi-rank save says it above; otherwise the per-rank RNG files do.
+  if (f.worldSize === undefined) set("worldSize", c.resume?.rng?.ranks);
   if (c.weights && c.weights.files.length > 0) set("weightTensors", c.weights.files.reduce((n, w) => n + w.tensors.length, 0));
   return f;
 }

@@ -44,6 +44,7 @@ export const FactsSchema = z
     tensorParallel: z.number(),
     pipelineParallel: z.number(),
     zeroStage: z.number(),
+    maxSteps: z.number(),
   })
   .partial();
 
@@ -51,6 +52,10 @@ export const ReportSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tool: z.object({ name: z.literal("verify-checkpoint"), version: z.string() }),
   checkpoint: z.string(),
+  /** The checkpoint actually verified: `checkpoint` itself, or the one a run folder resolves to. */
+  verifiedPath: z.string(),
+  /** Set when `checkpoint` was a run folder: how its framework picks the checkpoint it resumes from. */
+  resolvedFrom: z.object({ path: z.string(), layout: z.string(), rule: z.string(), others: z.array(z.string()) }).optional(),
   layout: z.enum(LAYOUT_NAMES as [string, ...string[]]),
   strict: z.boolean(),
   status: z.enum(["passed", "passed_with_warnings", "failed"]),

@@ -17,7 +17,8 @@ export async function verifyCheckpoint(path: string, options: Partial<VerifyOpti
   const opts: VerifyOptions = { ...DEFAULT_OPTIONS, ...options };
   const { checkpoint, close } = await loadCheckpoint(path, opts);
   try {
-    const ctx: CheckContext = { path, options: opts, checkpoint };
+    const verifiedPath = checkpoint.resolved?.to ?? path;
+    const ctx: CheckContext = { path: verifiedPath, options: opts, checkpoint };
     const checks: CheckResult[] = [];
     for (const check of CHECKS) {
       const outcome = await check.run(ctx);
@@ -40,6 +41,8 @@ export async function verifyCheckpoint(path: string, options: Partial<VerifyOpti
       schemaVersion: SCHEMA_VERSION,
       tool: { name: "verify-checkpoint", version: VERSION },
       checkpoint: path,
+      verifiedPath,
+      ...(checkpoint.resolved ? { resolvedFrom: { path: checkpoint.resolved.from, layout: checkpoint.resolved.layout, rule: checkpoint.resolved.rule, others: checkpoint.resolved.others } } : {}),
       layout: checkpoint.layout,
       strict: opts.strict,
       status,

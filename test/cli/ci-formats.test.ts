@@ -140,6 +140,7 @@ describe("CI formats escape what a hostile checkpoint can put in a message", () 
     schemaVersion: 1,
     tool: { name: "verify-checkpoint", version: "0.0.0" },
     checkpoint: "runs/a,b:c%d/checkpoint-1",
+    verifiedPath: "runs/a,b:c%d/checkpoint-1",
     layout: "training-state",
     strict: false,
     status: "failed",
