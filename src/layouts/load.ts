@@ -1,6 +1,6 @@
 import type { VerifyOptions } from "../core/options.js";
 import { errorMessage } from "../core/errors.js";
-import { locate, type Location } from "../storage/index.js";
+import { displayPath, locate, type Location } from "../storage/index.js";
 import { baseCheckpoint } from "./common.js";
 import type { Layout, Target } from "./define.js";
 import { FileLoader } from "./file-loader.js";
@@ -8,11 +8,13 @@ import { LAYOUTS } from "./index.js";
 import type { NormalisedCheckpoint, Problem } from "./types.js";
 
 /** Detects the layout from the files present (unless forced) and normalises the checkpoint. */
-export async function loadCheckpoint(path: string, options: VerifyOptions): Promise<{ checkpoint: NormalisedCheckpoint; close: () => Promise<void> }> {
+export async function loadCheckpoint(given: string, options: VerifyOptions): Promise<{ checkpoint: NormalisedCheckpoint; close: () => Promise<void> }> {
   const forced = LAYOUTS.find((l) => l.name === options.layout);
+  // What findings show: a URL loses its query string (a presigned URL's signature lives there).
+  const path = displayPath(given);
   let where: Location;
   try {
-    where = await locate(path);
+    where = await locate(given);
   } catch (e) {
     return unusable(path, forced, "the path could not be read", { code: "PATH_UNREADABLE", data: { path, reason: errorMessage(e) } });
   }
@@ -24,7 +26,7 @@ export async function loadCheckpoint(path: string, options: VerifyOptions): Prom
     return unusable(path, forced, "the path is not a file or folder", { code: "PATH_UNREADABLE", data: { path, reason: `it is ${kind}, not a checkpoint file or folder; it was not opened` } });
   }
   const loader = new FileLoader(where.storage, options.allowGlobals, options.deep);
-  const name = baseName(path);
+  const name = baseName(path.replace(/\?…$/, ""));
   const target: Target = info.kind === "directory" ? { kind: "folder", name, entries: await loader.list("") } : { kind: "file", name, file: where.rel };
   let layout: Layout | undefined = forced;
   let reason = "chosen with --layout";
@@ -46,6 +48,8 @@ export async function loadCheckpoint(path: string, options: VerifyOptions): Prom
   const checkpoint = await layout.load(loader, target, options);
   checkpoint.reason = reason;
   if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress);
+  const failures = where.storage.failures?.list() ?? [];
+  if (failures.length > 0) checkpoint.readFailures = failures;
   return { checkpoint, close: () => loader.close() };
 }
 

@@ -213,4 +213,6 @@ export interface NormalisedCheckpoint {
   genericCount?: number;
   /** Multi-rank saves found (empty for single-process layouts); the first is the one the resume reads. */
   sharded: ShardedSave[];
+  /** Remote checkpoints: objects a read failed on, whatever the reader made of the failure. */
+  readFailures?: { object: string; reason: string }[];
 }

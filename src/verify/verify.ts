@@ -3,6 +3,7 @@ import { DEFAULT_OPTIONS, type VerifyOptions } from "../core/options.js";
 import type { CheckContext } from "../checks/define.js";
 import { renderMessage } from "../findings/finding.js";
 import { loadCheckpoint } from "../layouts/load.js";
+import { displayPath } from "../storage/index.js";
 import { SCHEMA_VERSION, type CheckResult, type Report } from "./schema.js";
 import { VERSION } from "../version.js";
 import { factsOf } from "./facts.js";
@@ -17,7 +18,9 @@ export async function verifyCheckpoint(path: string, options: Partial<VerifyOpti
   const opts: VerifyOptions = { ...DEFAULT_OPTIONS, ...options };
   const { checkpoint, close } = await loadCheckpoint(path, opts);
   try {
-    const ctx: CheckContext = { path, options: opts, checkpoint };
+    // A presigned URL's query string holds its signature: the report shows the path without it.
+    const shown = displayPath(path);
+    const ctx: CheckContext = { path: shown, options: opts, checkpoint };
     const checks: CheckResult[] = [];
     for (const check of CHECKS) {
       const outcome = await check.run(ctx);
@@ -39,7 +42,7 @@ export async function verifyCheckpoint(path: string, options: Partial<VerifyOpti
     return {
       schemaVersion: SCHEMA_VERSION,
       tool: { name: "verify-checkpoint", version: VERSION },
-      checkpoint: path,
+      checkpoint: shown,
       layout: checkpoint.layout,
       strict: opts.strict,
       status,
