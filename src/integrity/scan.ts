@@ -7,6 +7,7 @@ import type { ByteSource } from "../storage/types.js";
 import { entryDataOffset, readEntry } from "../formats/zip/index.js";
 import { SCANNED_DTYPES, countNonFinite } from "./nonfinite.js";
 import { runJobs } from "./pool.js";
+import { streamJobs } from "./remote.js";
 import type { RegionJob, RegionResult } from "./region.js";
 
 export interface IntegrityResult {
@@ -71,9 +72,14 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
       labeled.push({ where: `storage ${key}`, tensor: names.get(key) ?? `storage ${key}`, job: { path, offset: loc.offset, length: loc.length, crc: false, ...(dtype ? { dtype } : {}), bigEndian } });
     }
   }
-  const outcomes = await runJobs(labeled.map((l) => l.job), progress);
+  const outcomes = await runOn(tf.file, labeled.map((l) => l.job), progress);
   labeled.forEach((l, i) => recordOutcome(result, l, outcomes[i]!, l.job.dtype));
   return result;
+}
+
+/** Local files go to the thread pool; remote objects (no local path) are streamed. */
+function runOn(source: ByteSource, jobs: RegionJob[], progress?: Progress): Promise<RegionResult[]> {
+  return source.localPath === undefined && source.stream ? streamJobs(source, jobs, progress) : runJobs(jobs, progress);
 }
 
 /** Every tensor's byte range, read once, with a NaN/Inf scan of float tensors. */
@@ -85,7 +91,7 @@ export async function scanSafetensors(rel: string, source: ByteSource, st: Safet
     tensor: t.name,
     job: { path, offset: st.dataStart + t.dataOffsets[0], length: t.dataOffsets[1] - t.dataOffsets[0], crc: false, ...(SCANNED_DTYPES.has(t.torchDtype) ? { dtype: t.torchDtype } : {}), bigEndian: false },
   }));
-  const outcomes = await runJobs(labeled.map((l) => l.job), progress);
+  const outcomes = await runOn(source, labeled.map((l) => l.job), progress);
   labeled.forEach((l, i) => recordOutcome(result, l, outcomes[i]!, l.job.dtype));
   return result;
 }
