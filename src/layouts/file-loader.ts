@@ -221,9 +221,11 @@ export class FileLoader {
     const total = [...this.torchByRel.values()].reduce((n, f) => n + f.size, 0) + [...this.safetensorsByRel.values()].reduce((n, f) => n + f.fileSize, 0);
     let done = 0;
     const progress = onProgress && ((bytes: number) => onProgress((done += bytes), total));
+    const scans = [...[...this.torchByRel].map(([rel, tf]) => () => scanTorchFile(rel, tf, progress)), ...[...this.safetensorsByRel].map(([rel, st]) => async () => scanSafetensors(rel, await this.handle(rel), st, progress))];
+    // Local files one after another (each already uses every core); remote objects together, the storage bounding the streams.
+    if (this.storage.remote) return Promise.all(scans.map((scan) => scan()));
     const out: IntegrityResult[] = [];
-    for (const [rel, tf] of this.torchByRel) out.push(await scanTorchFile(rel, tf, progress));
-    for (const [rel, st] of this.safetensorsByRel) out.push(await scanSafetensors(rel, await this.handle(rel), st, progress));
+    for (const scan of scans) out.push(await scan());
     return out;
   }
 

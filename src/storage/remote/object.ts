@@ -1,6 +1,6 @@
 import { FormatError } from "../../core/errors.js";
 import type { ByteSource } from "../types.js";
-import { RangeCache } from "./ranges.js";
+import { BLOCK, RangeCache } from "./ranges.js";
 
 /** What a run knows about one remote object before reading it. */
 export interface ObjectInfo {
@@ -81,9 +81,31 @@ export class RemoteSource implements ByteSource {
     return buf;
   }
 
-  /** --deep: bytes [offset, offset + length) as they arrive, read once, not kept. */
-  stream(offset: number, length: number): AsyncIterable<Buffer> {
-    return this.object.transport.stream(offset, offset + length);
+  /**
+   * --deep: bytes [offset, offset + length) as they arrive, not kept. What
+   * default mode already fetched (the head, the tail, the pickle) comes from
+   * the cache; only the rest is streamed, so no byte is fetched twice.
+   */
+  async *stream(offset: number, length: number): AsyncGenerator<Buffer> {
+    const { cache, transport } = this.object;
+    const end = offset + length;
+    let at = offset;
+    while (at < end) {
+      const b = Math.floor(at / BLOCK);
+      const held = cache.heldBlock(b);
+      if (held) {
+        const buf = await held;
+        const to = Math.min(buf.length, end - b * BLOCK);
+        yield buf.subarray(at - b * BLOCK, to);
+        at = b * BLOCK + to;
+        continue;
+      }
+      let next = b + 1;
+      while (next * BLOCK < end && !cache.heldBlock(next)) next++;
+      const runEnd = Math.min(end, next * BLOCK);
+      yield* transport.stream(at, runEnd);
+      at = runEnd;
+    }
   }
 
   async close(): Promise<void> {

@@ -50,6 +50,11 @@ export class RangeCache {
     for (const p of this.want(Math.floor(offset / BLOCK), Math.floor((offset + length - 1) / BLOCK))) p.catch(() => undefined);
   }
 
+  /** The block at `index` when it is held or on its way, for a --deep stream that skips what is already here. */
+  heldBlock(index: number): Promise<Buffer> | undefined {
+    return this.blocks.get(index);
+  }
+
   /** Keeps bytes that arrived with another request (the first response of an http(s) file): whole blocks only. */
   hold(start: number, bytes: Buffer): void {
     for (let b = Math.ceil(start / BLOCK); ; b++) {
