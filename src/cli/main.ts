@@ -116,6 +116,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       const result = await findLatest(dir, { strict: opts.strict, tolerance: opts.tolerance, gradientAccumulationSteps: opts.gradientAccumulationSteps, allowGlobals: opts.allowGlobal });
       for (const r of result.rejected) io.stderr(`skipped ${r.path}: ${r.reason}\n`);
       if (result.chosen) io.stdout(result.chosen + "\n");
+      else if (result.unreadable) io.stderr(`could not read ${result.unreadable.path} (${result.unreadable.reason}); no older checkpoint was chosen\n`);
       else io.stderr(`no checkpoint under ${dir} passes (${result.candidates.length} candidate(s))\n`);
       code = result.chosen ? EXIT.ok : EXIT.failed;
     });

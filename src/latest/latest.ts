@@ -1,5 +1,6 @@
 import type { VerifyOptions } from "../core/options.js";
-import { locate } from "../storage/index.js";
+import { errorMessage } from "../core/errors.js";
+import { displayPath, locate } from "../storage/index.js";
 import { verifyCheckpoint } from "../verify/verify.js";
 
 export interface LatestResult {
@@ -9,6 +10,11 @@ export interface LatestResult {
   rejected: { path: string; reason: string }[];
   /** All candidates considered, newest first. */
   candidates: string[];
+  /**
+   * A folder or candidate that could not be read (a remote read failed): the
+   * search stops there rather than pass over a newer checkpoint it never saw.
+   */
+  unreadable?: { path: string; reason: string };
 }
 
 /** The step number in a checkpoint folder's name: checkpoint-500, epoch_3, global_step1200, step=40... */
@@ -27,10 +33,19 @@ export function stepOf(name: string): number | undefined {
  * name, else modification time) and returns the first that passes.
  */
 export async function findLatest(dir: string, options: Partial<VerifyOptions> = {}): Promise<LatestResult> {
-  const { storage, stat } = await locate(dir);
+  let where;
+  try {
+    where = await locate(dir);
+  } catch (e) {
+    return { rejected: [], candidates: [], unreadable: { path: displayPath(dir), reason: errorMessage(e) } };
+  }
+  const { storage, stat } = where;
   if (stat?.kind !== "directory") throw Object.assign(new Error(`${dir} is not a folder`), { code: stat ? "ENOTDIR" : "ENOENT" });
   const candidates: { path: string; step?: number; mtime: number }[] = [];
-  for (const e of await storage.list("")) {
+  const entries = await storage.list("");
+  const listFailed = storage.failures?.list()[0];
+  if (listFailed) return { rejected: [], candidates: [], unreadable: { path: displayPath(dir), reason: `${listFailed.object}: ${listFailed.reason}` } };
+  for (const e of entries) {
     if (e.name.startsWith(".")) continue;
     const isCkptFile = e.kind === "file" && /\.ckpt$/i.test(e.name);
     if (e.kind !== "directory" && !isCkptFile) continue;
@@ -45,6 +60,9 @@ export async function findLatest(dir: string, options: Partial<VerifyOptions> = 
   for (const c of candidates) {
     const report = await verifyCheckpoint(c.path, options);
     if (report.exitCode === 0) return { chosen: c.path, rejected, candidates: candidates.map((x) => x.path) };
+    // A throttled or refused read says nothing about the checkpoint: choosing an older one would resume from the wrong step.
+    const unread = report.checks.flatMap((ch) => ch.findings).find((f) => f.code === "REMOTE_READ_FAILED" || (storage.remote && f.code === "PATH_UNREADABLE"));
+    if (unread) return { rejected, candidates: candidates.map((x) => x.path), unreadable: { path: c.path, reason: unread.message } };
     const first = report.checks.flatMap((ch) => ch.findings).find((f) => f.level === "error") ?? report.checks.flatMap((ch) => ch.findings).find((f) => f.level === "warn");
     rejected.push({ path: c.path, reason: first ? `${first.code}: ${first.message}` : report.status });
   }

@@ -1,6 +1,6 @@
 import type { VerifyOptions } from "../core/options.js";
 import { errorMessage } from "../core/errors.js";
-import { displayPath, locate, type Location } from "../storage/index.js";
+import { displayPath, isRemoteError, locate, type Location } from "../storage/index.js";
 import { baseCheckpoint } from "./common.js";
 import type { Layout, Target } from "./define.js";
 import { FileLoader } from "./file-loader.js";
@@ -16,7 +16,9 @@ export async function loadCheckpoint(given: string, options: VerifyOptions): Pro
   try {
     where = await locate(given);
   } catch (e) {
-    return unusable(path, forced, "the path could not be read", { code: "PATH_UNREADABLE", data: { path, reason: errorMessage(e) } });
+    // A remote failure about the path itself need not name it twice.
+    const reason = isRemoteError(e) && e.data["object"] === path ? String(e.data["what"]) : errorMessage(e);
+    return unusable(path, forced, "the path could not be read", { code: "PATH_UNREADABLE", data: { path, reason } });
   }
   const info = where.stat;
   if (!info) return unusable(path, forced, "the path could not be read", { code: "PATH_NOT_FOUND", data: { path, reason: `${path} does not exist` } });

@@ -38,7 +38,9 @@ export function describeError(e: unknown, object: string, endpoint: string | und
   const status = err?.$metadata?.httpStatusCode;
   const attempts = err?.$metadata?.attempts;
   const after = attempts && attempts > 1 ? ` after ${attempts} attempts` : "";
-  const http = status ? `HTTP ${status} ${name}` : name;
+  // A response without a body (HEAD) has no error code: the SDK calls it "Unknown" or repeats the status.
+  const named = !/^(Unknown(Error)?|\d+)$/.test(name);
+  const http = status ? `HTTP ${status}${named ? ` ${name}` : ""}` : name;
   const net = networkCode(e);
   if (net) return remoteError(net === "ETIMEDOUT" ? "TIMEOUT" : "UNREACHABLE", object, `${NETWORK[net]}${endpoint ? ` (${endpoint})` : ""}${after}`);
   if (name === "CredentialsProviderError" || /credential/i.test(name)) {

@@ -8,15 +8,20 @@ import type { FormatError } from "../../core/errors.js";
  * and fails with a finding for each object here.
  */
 export class FailureLog {
-  private readonly byObject = new Map<string, string>();
+  private readonly byObject = new Map<string, FormatError>();
 
   add(e: FormatError): FormatError {
     const object = String(e.data["object"] ?? "");
-    if (!this.byObject.has(object)) this.byObject.set(object, String(e.data["what"] ?? e.message));
+    if (!this.byObject.has(object)) this.byObject.set(object, e);
     return e;
   }
 
+  /** The first failure, as it was thrown. */
+  first(): FormatError | undefined {
+    return this.byObject.values().next().value;
+  }
+
   list(): { object: string; reason: string }[] {
-    return [...this.byObject].map(([object, reason]) => ({ object, reason }));
+    return [...this.byObject].map(([object, e]) => ({ object, reason: String(e.data["what"] ?? e.message) }));
   }
 }

@@ -22,11 +22,18 @@ export async function locateRemote(path: string): Promise<{ storage: Storage; re
   }
   const client = await s3Client();
   const { bucket, key } = target;
+  let headError: unknown;
   if (key !== "" && !key.endsWith("/")) {
     const slash = key.lastIndexOf("/");
     const parent = new S3Storage(client, bucket, key.slice(0, slash + 1));
     const rel = key.slice(slash + 1);
-    const file = await parent.head(rel);
+    let file;
+    try {
+      file = await parent.head(rel);
+    } catch (e) {
+      // A HEAD error has no body, so no error code: the listing below says why (or that a folder is readable).
+      headError = e;
+    }
     if (file) {
       file.warm();
       return { storage: parent, rel, stat: { kind: "file", size: file.info.size, mtimeMs: file.info.mtimeMs } };
@@ -35,7 +42,8 @@ export async function locateRemote(path: string): Promise<{ storage: Storage; re
   const folder = new S3Storage(client, bucket, key === "" || key.endsWith("/") ? key : `${key}/`);
   // Listing the folder is both the existence check and the first thing every layout does.
   const entries = await folder.list("");
-  const failed = folder.failures.list()[0];
-  if (failed) throw new FormatError("REMOTE_UNREADABLE", `${failed.object}: ${failed.reason}`);
+  const failed = folder.failures.first();
+  if (failed) throw failed;
+  if (entries.length === 0 && headError) throw headError;
   return { storage: folder, rel: "", stat: entries.length > 0 ? { kind: "directory", size: 0, mtimeMs: 0 } : undefined };
 }
