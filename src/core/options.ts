@@ -8,6 +8,8 @@ export interface VerifyOptions {
   layout?: string;
   deep: boolean;
   allowGlobals: string[];
+  /** --deep --shard i/n: read only the i-th of n byte-balanced parts of the records (0-based). */
+  shard?: { index: number; count: number };
   /** --deep progress: bytes done of total. The CLI draws a bar; checks never see it. */
   onProgress?: (done: number, total: number) => void;
 }

@@ -49,7 +49,7 @@ export async function loadCheckpoint(given: string, options: VerifyOptions): Pro
   }
   const checkpoint = await layout.load(loader, target, options);
   checkpoint.reason = reason;
-  if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress);
+  if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress, options.shard);
   const failures = where.storage.failures?.list() ?? [];
   if (failures.length > 0) checkpoint.readFailures = failures;
   return { checkpoint, close: () => loader.close() };

@@ -43,6 +43,23 @@ describe("remote reads are few", () => {
     assert.deepEqual(overlappingReads(proxy.log), []);
   });
 
+  it("--deep --shard i/3 over the server: each process streams about a third of the bytes, and merge gives the single run's report", async () => {
+    const size = statSync(join(dir, "big", "model.safetensors")).size;
+    const streamed: number[] = [];
+    for (const i of [0, 1, 2]) {
+      proxy.reset();
+      const r = await runCliAsync(["s3://ckpt/big", "--deep", "--shard", `${i}/3`, "--json", "--output", join(dir, `report-${i}.json`)], remoteEnv(proxy.endpoint));
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      streamed.push(proxy.objectBytes());
+    }
+    // A third, give or take one 1 MiB tensor, plus the metadata every shard reads (the head and tail: 192 KiB).
+    for (const n of streamed) assert.ok(Math.abs(n - size / 3) <= 1.25 * 1024 * 1024, `shards read ${streamed.join(", ")} of ${size}`);
+    const merged = await runCliAsync(["merge", ...[0, 1, 2].map((i) => join(dir, `report-${i}.json`)), "--json"], remoteEnv(proxy.endpoint));
+    const single = await runCliAsync(["s3://ckpt/big", "--deep", "--json"], remoteEnv(proxy.endpoint));
+    assert.equal(merged.code, 0, merged.stderr);
+    assert.deepEqual(JSON.parse(merged.stdout), JSON.parse(single.stdout));
+  });
+
   it("a small checkpoint folder: one listing, then one range request per file", async () => {
     proxy.reset();
     const r = await runCliAsync(["s3://ckpt/ok", "--json"], remoteEnv(proxy.endpoint));
