@@ -4,7 +4,8 @@ import { cpSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixture, type CliRun } from "../helpers.js";
-import { remoteEnv, runCliAsync, sparseSafetensors, startFileServer, type FileServer } from "./harness.js";
+import { sparseSafetensors, startFileServer, type FileServer } from "./file-server.js";
+import { remoteEnv, runCliAsync } from "./harness.js";
 
 // A single file behind an https:// URL (plain http on loopback here): presigned URLs, redirects,
 // servers without range support, and files that change while they are read.

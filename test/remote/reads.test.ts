@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixture } from "../helpers.js";
-import { overlappingReads, remoteEnv, runCliAsync, sparseSafetensors, startProxy, startS3, type Proxy, type S3Server } from "./harness.js";
+import { sparseSafetensors } from "./file-server.js";
+import { overlappingReads, remoteEnv, runCliAsync, startProxy, startS3, type Proxy, type S3Server } from "./harness.js";
 
 // What default mode and --deep fetch, counted by the proxy in front of the server. Byte counts are
 // deterministic (timings are never asserted; `npm run bench` with BENCH_S3=1 times them).
