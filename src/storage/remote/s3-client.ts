@@ -84,9 +84,9 @@ export function s3Transport(c: S3Client, bucket: string, key: string, info: Obje
     throw err;
   };
   const send = async (start: number, end: number) => {
-    const out = await c.client.send(new c.sdk.GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}`, ...(info.etag ? { IfMatch: info.etag } : {}) }));
+    const out = await c.client.send(new c.sdk.GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}`, ...(info.etag ? { IfMatch: quoted(info.etag) } : {}) }));
     // A server that ignores If-Match (some S3-API servers do) still says which version it sent.
-    if (info.etag && out.ETag && out.ETag !== info.etag) {
+    if (info.etag && out.ETag && bare(out.ETag) !== bare(info.etag)) {
       (out.Body as Readable | undefined)?.destroy();
       throw remoteError("CHANGED", info.name, `the object changed while it was read (ETag ${info.etag}, now ${out.ETag})`);
     }
@@ -103,3 +103,7 @@ export function s3Transport(c: S3Client, bucket: string, key: string, info: Obje
     stream: (start, end) => streamRange(send, start, end, c.timeout, info.name),
   };
 }
+
+/** Servers differ in whether a listing quotes ETags; If-Match wants them quoted, and a comparison ignores the quotes. */
+const bare = (etag: string): string => etag.replace(/^W\//, "").replace(/^"|"$/g, "");
+const quoted = (etag: string): string => (etag.startsWith('"') || etag.startsWith("W/") ? etag : `"${etag}"`);
