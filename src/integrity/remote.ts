@@ -1,6 +1,8 @@
 import { crc32 } from "node:zlib";
 import { errorMessage } from "../core/errors.js";
 import type { ByteSource } from "../storage/types.js";
+import { MAX_CONCURRENT_STREAMS } from "../storage/remote/config.js";
+import { Limiter } from "../storage/remote/limiter.js";
 import { countNonFinite } from "./nonfinite.js";
 import type { RegionJob, RegionResult } from "./region.js";
 
@@ -20,9 +22,12 @@ const SPAN_TARGET = 256 * 1024 * 1024;
 export async function streamJobs(source: ByteSource, jobs: RegionJob[], progress?: (bytes: number) => void): Promise<RegionResult[]> {
   const results: RegionResult[] = jobs.map(() => ({ crc: 0, nonFinite: 0, bytes: 0 }));
   const order = jobs.map((_, i) => i).filter((i) => jobs[i]!.length > 0).sort((a, b) => jobs[a]!.offset - jobs[b]!.offset);
-  await Promise.all(spans(jobs, order).map((span) => runSpan(source, jobs, span, results, progress)));
+  await Promise.all(spans(jobs, order).map((span) => inFlight.run(() => runSpan(source, jobs, span, results, progress))));
   return results;
 }
+
+/** Spans being read at once, over every object of the run: each holds an 8 MiB buffer, so memory stays at 4 of them. */
+const inFlight = new Limiter(MAX_CONCURRENT_STREAMS);
 
 /** Consecutive jobs that one range GET covers. */
 function spans(jobs: RegionJob[], order: number[]): number[][] {
