@@ -20,6 +20,8 @@ export interface ObjectTransport {
 
 const HEAD_PREFETCH = 64 * 1024;
 const TAIL_PREFETCH = 128 * 1024;
+/** What warm() fetches at most. */
+export const WARM_BYTES = HEAD_PREFETCH + TAIL_PREFETCH;
 
 /**
  * One object of a run, shared by every handle opened on it: its range cache

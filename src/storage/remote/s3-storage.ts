@@ -3,7 +3,7 @@ import type { ByteSource, DirEntry, EntryStat, Storage } from "../types.js";
 import { MAX_LIST_ENTRIES } from "./config.js";
 import { describeError, remoteError } from "./errors.js";
 import { FailureLog } from "./failures.js";
-import { RemoteObject, type ObjectInfo } from "./object.js";
+import { RemoteObject, WARM_BYTES, type ObjectInfo } from "./object.js";
 import { s3Name, s3Transport, type S3Client } from "./s3-client.js";
 
 interface Listing {
@@ -13,6 +13,8 @@ interface Listing {
 
 /** Files a checkpoint reader opens first thing: their head and tail are fetched as soon as they are listed. */
 const CHECKPOINT_FILE = /\.(pt|pth|bin|safetensors|ckpt|distcp|pkl)$/i;
+/** Bytes fetched ahead per run (about 340 files' heads and tails): a folder of thousands of rank files is not held in memory at once. */
+const WARM_BUDGET = 64 * 1024 * 1024;
 
 /**
  * The objects under an S3 prefix, as a folder. A folder is listed once
@@ -25,6 +27,7 @@ export class S3Storage implements Storage {
   readonly failures = new FailureLog();
   private readonly objects = new Map<string, RemoteObject>();
   private readonly listings = new Map<string, Promise<Listing>>();
+  private warmed = 0;
 
   constructor(
     private readonly c: S3Client,
@@ -121,7 +124,11 @@ export class S3Storage implements Storage {
       if (out.files.size + out.folders.size > MAX_LIST_ENTRIES) throw remoteError("FAILED", this.display(rel), `more than ${MAX_LIST_ENTRIES} entries: not a checkpoint folder`);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    for (const [child, o] of out.files) if (CHECKPOINT_FILE.test(child)) o.warm();
+    for (const [child, o] of out.files) {
+      if (!CHECKPOINT_FILE.test(child) || this.warmed >= WARM_BUDGET) continue;
+      this.warmed += Math.min(o.info.size, WARM_BYTES);
+      o.warm();
+    }
     return out;
   }
 
