@@ -122,7 +122,14 @@ describe("remote failures are findings", () => {
     assertFails(fails, "REMOTE_READ_FAILED", "s3://ckpt/ok/", /throttled the reads \(HTTP 503 SlowDown\) after 3 attempts/);
     proxy.faults = { throttle: 1_000_000 };
     const latest = await run(["latest", "s3://ckpt"], viaProxy());
+    const inspect = await run(["inspect", "s3://ckpt/ok/training_state.pth"], viaProxy());
+    const diff = await run(["diff", "s3://ckpt/ok", "s3://ckpt/ok"], viaProxy());
     proxy.faults = {};
+    assert.equal(inspect.code, 1, inspect.stdout);
+    assert.match(inspect.stdout, /s3:\/\/ckpt\/ok\/training_state\.pth could not be read: the server throttled the reads/);
+    assert.equal(diff.code, 1, diff.stdout);
+    assert.equal(diff.stdout, "", "diff showed values it did not read");
+    assert.match(diff.stderr, /could not be read: the server throttled the reads/);
     assert.equal(latest.code, 1);
     assert.equal(latest.stdout, "", "latest chose a checkpoint it could not read");
     assert.match(latest.stderr, /could not read s3:\/\/ckpt\/ok .*no older checkpoint was chosen/);
