@@ -9,7 +9,7 @@ const LAYERS = [
   ["layouts"], // decoded files -> one NormalisedCheckpoint per layout
   ["checks"], // normalised checkpoint -> findings
   ["verify"], // run the checks, apply the policy, the report's schema
-  ["report", "inspect", "latest", "diff"], // renderers and the other commands
+  ["report", "inspect", "latest", "diff", "merge"], // renderers and the other commands
   ["cli", "index\\.ts"], // the thin CLI and the library entry
 ];
 

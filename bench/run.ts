@@ -7,6 +7,7 @@ import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchSharded } from "./sharded.js";
+import { benchS3, s3Table } from "./s3.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url)); // dist-test/bench/run.js -> repo root
 const PYTHON = "/usr/bin/python3";
@@ -18,6 +19,8 @@ const KEEP = process.env["BENCH_KEEP"] === "1";
 // Cold cache: the page cache is dropped before every timed run (root only), as on a node that was just restarted after a pre-emption.
 const COLD = process.env["BENCH_COLD"] === "1";
 const BIN = join(ROOT, "bin", "verify-checkpoint.js");
+// BENCH_S3=1: also time default mode on each checkpoint in a loopback S3 server (bench/s3.ts).
+const S3 = process.env["BENCH_S3"] === "1";
 
 // The machine's limit for --deep: read every file of the folder once, in 8 MiB chunks into one
 // buffer, and CRC32 every byte with zlib's native crc32 (the same routine Node gives the tool).
@@ -139,7 +142,7 @@ function pad(cells: string[][]): string {
   return [line(cells[0]!), sep, ...cells.slice(1).map(line)].join("\n");
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const probe = spawnSync(PYTHON, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
   if (probe.status !== 0) {
     console.log("torch is not installed (apt-get install -y python3-torch): benchmark skipped");
@@ -168,6 +171,7 @@ function main(): number {
   );
 
   const rows: Row[] = [];
+  const s3Tables: string[] = [];
   const notes: string[] = [];
   const generated: string[] = [];
   for (const sizeGb of SIZES) {
@@ -219,11 +223,17 @@ function main(): number {
     if (med(MODES[1]!) < catMs * 0.9) {
       notes.push(`${size} --deep took ${med(MODES[1]!).toFixed(0)} ms, less than reading the bytes once with cat (${catMs.toFixed(0)} ms): it does not read every byte`);
     }
+    if (S3) {
+      const s3 = await benchS3(dir, RUNS);
+      s3Tables.push(s3Table(size, s3.rows));
+      notes.push(...s3.notes.map((n) => `${size} S3: ${n}`));
+    }
   }
 
   const header = ["size", "mode", "median ms", "range ms", "peak MB", "vs torch.load (time)", "% of native limit", "GB/s", "exit"];
   const cells = [header, ...rows.map((r) => [r.size, r.mode, r.median.toFixed(0), r.range, r.peakMb, r.vsTorch, r.ofLimit, r.gbps, r.exits])];
   console.log("\n" + pad(cells));
+  for (const t of s3Tables) console.log("\n" + t);
   const defaults = rows.filter((r) => r.mode === MODES[0]!.name);
   if (defaults.length > 1) {
     console.log(`\nDefault mode across sizes: ${defaults.map((r) => `${r.size} ${r.median.toFixed(0)} ms / ${r.peakMb} MB`).join("; ")}`);
@@ -240,4 +250,4 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+process.exitCode = await main();

@@ -37,11 +37,15 @@ const common = { bundle: true, platform: "node", target: "node20", minifyWhitesp
 
 // The wrapper's parameters are what the bin passes; import.meta.url (the worker's URL, the
 // package.json lookup) becomes the bundle's own file URL.
-await build({
+// The AWS SDK is required on the first s3:// path (storage/remote/s3-client.ts), from node_modules:
+// it must never be in the start-up bundle, which every local run loads.
+const cli = await build({
   ...common,
   entryPoints: [join(ROOT, "dist", "cli", "main.js")],
   outfile: SCRIPT,
   format: "cjs",
+  external: ["@aws-sdk/*", "@smithy/*"],
+  metafile: true,
   plugins: [lazyChildProcess],
   define: { "import.meta.url": "__vcMetaUrl" },
   banner: { js: '(function (exports, require, module, __filename, __dirname) {var __vcMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
@@ -55,6 +59,9 @@ await build({
   banner: { js: "import { createRequire as __vcRequire } from 'node:module'; const require = __vcRequire(import.meta.url);" },
 });
 
+const sdkInside = Object.keys(cli.metafile.inputs).find((p) => /node_modules\/@(aws-sdk|smithy)\//.test(p));
+if (sdkInside) throw new Error(`dist/bundle/cli.js includes ${sdkInside}: the AWS SDK must stay outside the start-up bundle`);
+
 // vm.Script code has no module loader: an import() left in the bundle would fail only when reached
 // (the --deep thread pool once did, on checkpoints over 256 MiB). Refuse to build such a bundle.
 const leftover = /\bimport\(\s*["'`]([^"'`]+)/.exec(readFileSync(SCRIPT, "utf8"));
@@ -62,8 +69,8 @@ if (leftover) throw new Error(`dist/bundle/cli.js still has import("${leftover[1
 
 // The same steps as the bin, then a few representative runs with the output discarded.
 const script = new vm.Script(readFileSync(SCRIPT, "utf8"), { filename: SCRIPT });
-const cli = { exports: {} };
-script.runInThisContext()(cli.exports, createRequire(SCRIPT), cli, SCRIPT, dirname(SCRIPT));
+const loaded = { exports: {} };
+script.runInThisContext()(loaded.exports, createRequire(SCRIPT), loaded, SCRIPT, dirname(SCRIPT));
 const silent = { stdout: () => {}, stderr: () => {}, colorLevel: 0, stderrIsTTY: false, env: {} };
 const fixture = (rel) => join(ROOT, "fixtures", "checkpoints", rel);
 const runs = [
@@ -74,7 +81,7 @@ const runs = [
   ["--checkpoint_path", fixture("generic/some-folder"), "--json"],
 ];
 for (const args of runs) {
-  const code = await cli.exports.main([process.execPath, SCRIPT, ...args], silent);
+  const code = await loaded.exports.main([process.execPath, SCRIPT, ...args], silent);
   if (code !== 0) throw new Error(`code-cache run ${args.join(" ")} exited ${code}`);
 }
 const data = script.createCachedData();

@@ -6,7 +6,7 @@ const r = reporter("directory");
 export const directoryCheck = defineCheck({
   id: "directory",
   title: "Checkpoint path",
-  codes: ["PATH_OK", "PATH_NOT_FOUND", "PATH_NOT_DIRECTORY", "PATH_UNREADABLE", "RUN_FOLDER_RESOLVED", "LAYOUT_DETECTED", "LAYOUT_UNRECOGNISED", "NO_CHECKPOINT_FILES", "RESUME_WEIGHTS_ONLY"],
+  codes: ["PATH_OK", "PATH_NOT_FOUND", "PATH_NOT_DIRECTORY", "PATH_UNREADABLE", "RUN_FOLDER_RESOLVED", "LAYOUT_DETECTED", "LAYOUT_UNRECOGNISED", "NO_CHECKPOINT_FILES", "RESUME_WEIGHTS_ONLY", "REMOTE_READ_FAILED"],
   run({ path, checkpoint: c }) {
     const res = c.resolved;
     const resolved = res && r.info("RUN_FOLDER_RESOLVED", { from: res.from, to: res.to, framework: res.framework, rule: res.rule, others: res.others });
@@ -14,6 +14,8 @@ export const directoryCheck = defineCheck({
     return findings(
       resolved,
       r.pass("PATH_OK", { path, kind: c.pathStatus.kind }),
+      // A remote read that failed anywhere fails the run, whatever the reader made of it.
+      ...(c.readFailures ?? []).map((f) => r.error("REMOTE_READ_FAILED", f)),
       r.info("LAYOUT_DETECTED", { layout: c.layout, reason: c.reason }),
       c.layout === "generic" && (c.genericCount ?? 0) === 0 ? r.error("NO_CHECKPOINT_FILES", { path }) : resumable(path, c),
     );

@@ -14,6 +14,12 @@ export async function runDiff(a: string, b: string, json: boolean, out: (s: stri
         err(`verify-checkpoint diff: ${l.checkpoint.root}: ${l.checkpoint.pathStatus.problem.code}\n`);
         return 1;
       }
+      // A value that could not be read would show as changed or absent: no diff rather than a wrong one.
+      const failed = l.checkpoint.readFailures?.[0];
+      if (failed) {
+        err(`verify-checkpoint diff: ${failed.object} could not be read: ${failed.reason}\n`);
+        return 1;
+      }
     }
     const d = diffCheckpoints(la.checkpoint, lb.checkpoint);
     out(json ? renderDiffJson(d) : renderDiffText(d));

@@ -9,6 +9,7 @@ import { renderInspectJson, renderInspectText } from "../inspect/render.js";
 import { findLatest } from "../latest/latest.js";
 import { progressBar } from "./progress.js";
 import { runDiff } from "./diff.js";
+import { runMerge } from "./merge.js";
 import { FORMATS, writeReport, type Format } from "./output.js";
 import { EXPLAIN_HELP, runExplain } from "./explain.js";
 import { COMPLETION_HELP, renderCompletion, SHELLS, type Shell } from "./completion.js";
@@ -41,6 +42,8 @@ Examples:
   RESUME=$(verify-checkpoint latest out/) && python train.py --resume_from "$RESUME"
   verify-checkpoint ckpt --format junit --output verify.xml   # text to the log, JUnit to the file
   verify-checkpoint ckpt --format github                      # annotations + $GITHUB_STEP_SUMMARY
+  verify-checkpoint s3://bucket/run/checkpoint-1000 --strict   # object storage (AWS credential chain)
+  verify-checkpoint ckpt --deep --shard 0/4 --json --output report-0.json && verify-checkpoint merge report-*.json
   verify-checkpoint explain SCALER_STATE_MISSING
 
 Exit codes: 0 passed, 1 verification failed, 2 usage error, 3 internal error.`;
@@ -62,6 +65,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--json", "same as --format json")
     .option("--quiet", "text format: only the problems and the verdict", false)
     .option("--deep", "read every byte: CRC32 of records, storage extents, NaN/Inf scan", false)
+    .option("--shard <i/n>", "with --deep: read only part i of n (0-based, balanced by bytes); combine the JSON reports with `merge`", shardArg)
     .addOption(new Option("--layout <name>", "override layout detection").choices([...LAYOUT_NAMES]))
     .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
     .addOption(new Option("--torch-load <mode>", "weights-only: the resume runs torch >= 2.6, so files torch.load(weights_only=True) refuses are warnings").choices(["weights-only", "any"]))
@@ -77,6 +81,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .action(async (pathArg: string | undefined, opts: Record<string, unknown>) => {
       const path = (opts["checkpoint_path"] ?? opts["checkpointPath"] ?? pathArg) as string | undefined;
       if (!path) throw new CommanderError(EXIT.usage, "verify-checkpoint.missingPath", "error: missing checkpoint path (--checkpoint_path PATH)");
+      const shard = opts["shard"] as { index: number; count: number } | undefined;
+      if (shard && !opts["deep"]) throw new CommanderError(EXIT.usage, "verify-checkpoint.shardWithoutDeep", "error: --shard splits the --deep byte scan: add --deep");
       const format = (opts["json"] ? "json" : opts["format"]) as Format;
       const output = opts["output"] as string | undefined;
       const bar = opts["deep"] && io.stderrIsTTY && (format === "text" || output !== undefined) ? progressBar(io.stderr) : undefined;
@@ -91,6 +97,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
         torchLoad: opts["torchLoad"] as VerifyOptions["torchLoad"],
         worldSize: opts["worldSize"] as number | undefined,
         gpus: opts["gpus"] as number | undefined,
+        ...(shard ? { shard } : {}),
       });
       bar?.finish();
       const stepSummary = (io.env ?? process.env)["GITHUB_STEP_SUMMARY"] || undefined;
@@ -124,6 +131,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       const result = await findLatest(dir, { strict: opts.strict, tolerance: opts.tolerance, gradientAccumulationSteps: opts.gradientAccumulationSteps, allowGlobals: opts.allowGlobal });
       for (const r of result.rejected) io.stderr(`skipped ${r.path}: ${r.reason}\n`);
       if (result.chosen) io.stdout(result.chosen + "\n");
+      else if (result.unreadable) io.stderr(`could not read ${result.unreadable.path} (${result.unreadable.reason}); no older checkpoint was chosen\n`);
       else io.stderr(`no checkpoint under ${dir} passes (${result.candidates.length} candidate(s))\n`);
       code = result.chosen ? EXIT.ok : EXIT.failed;
     });
@@ -137,6 +145,21 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .addHelpText("after", "\nExample:\n  verify-checkpoint diff out/checkpoint-1000 out/checkpoint-1500")
     .action(async (a: string, b: string, opts: { json?: boolean }) => {
       code = await runDiff(a, b, Boolean(opts.json), io.stdout, io.stderr);
+    });
+
+  program
+    .command("merge")
+    .description("combine the JSON reports of `--deep --shard i/n` runs into the report of one --deep run")
+    .argument("<reports...>", "the shard reports (report-*.json), one per shard")
+    .addOption(new Option("--format <format>", "report format").choices([...FORMATS]).default("text"))
+    .option("--json", "same as --format json")
+    .option("--quiet", "text format: only the problems and the verdict", false)
+    .option("--output <file>", "write the report in --format to FILE; the terminal gets the text report")
+    .addHelpText("after", "\nExample:\n  verify-checkpoint merge reports/report-*.json --format github\n\nExit code as if one process had read every byte; 1 when a shard is missing or the reports are from different runs.")
+    .action((files: string[], opts: { format: Format; json?: boolean; quiet: boolean; output?: string }) => {
+      const stepSummary = (io.env ?? process.env)["GITHUB_STEP_SUMMARY"] || undefined;
+      const output = { format: opts.json ? "json" : opts.format, output: opts.output, quiet: opts.quiet, colorLevel: io.colorLevel, stdout: io.stdout, stepSummary } as const;
+      code = runMerge(files, output, io.stderr);
     });
 
   program
@@ -163,7 +186,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
-      if (e.code === "verify-checkpoint.missingPath") io.stderr(`${e.message}\n(run verify-checkpoint --help for usage)\n`);
+      if (e.code === "verify-checkpoint.missingPath" || e.code === "verify-checkpoint.shardWithoutDeep") io.stderr(`${e.message}\n(run verify-checkpoint --help for usage)\n`);
       return EXIT.usage;
     }
     const err = e as Error;
@@ -189,6 +212,14 @@ function intArg(min: number) {
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got '${value}'`);
     return n;
   };
+}
+
+/** "i/n" with 0 <= i < n <= 10000. */
+function shardArg(value: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const [index, count] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(count >= 1 && count <= 10_000 && index >= 0 && index < count)) throw new InvalidArgumentError(`expected i/n with 0 <= i < n <= 10000 (e.g. 0/4), got '${value}'`);
+  return { index, count };
 }
 
 function collect(value: string, previous: string[]): string[] {

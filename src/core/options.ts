@@ -17,6 +17,8 @@ export interface VerifyOptions {
   worldSize?: number;
   /** --gpus N: GPUs each process of the resumed run sees (torch.cuda.device_count()). */
   gpus?: number;
+  /** --deep --shard i/n: read only the i-th of n byte-balanced parts of the records (0-based). */
+  shard?: { index: number; count: number };
   /** --deep progress: bytes done of total. The CLI draws a bar; checks never see it. */
   onProgress?: (done: number, total: number) => void;
 }

@@ -7,6 +7,7 @@ import type { CodeDoc } from "./code-doc.js";
 import { RANKS_CODES } from "./codes-ranks.js";
 import { DEEPSPEED_CODES } from "./codes-deepspeed.js";
 import { RESUME_CODES } from "./codes-resume.js";
+import { REMOTE_CODES } from "./codes-remote.js";
 
 export type { CodeDoc } from "./code-doc.js";
 
@@ -111,6 +112,7 @@ export const CODES = {
   ...RANKS_CODES,
   ...DEEPSPEED_CODES,
   ...RESUME_CODES,
+  ...REMOTE_CODES,
 } as const satisfies Record<string, CodeDoc>;
 
 export type Code = keyof typeof CODES;

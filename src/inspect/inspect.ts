@@ -5,7 +5,7 @@ import { Tensor, type PyValue } from "../formats/pickle/values.js";
 import { readSafetensorsFrom, type SafetensorsFile } from "../formats/safetensors/index.js";
 import { openTorchFile } from "../formats/torch/reader.js";
 import { sniffOpen } from "../formats/torch/sniff.js";
-import { locate, type ByteSource } from "../storage/index.js";
+import { displayPath, locate, type ByteSource, type Location } from "../storage/index.js";
 import { collectTensorObjects } from "./tensors.js";
 import { scanZipMembers } from "../safety/zip-members.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
@@ -30,18 +30,22 @@ export interface InspectResult {
 
 /** Decodes one file safely for `inspect`: never executes, reads only metadata and one-element tensors. */
 export async function inspectFile(path: string, options: { allowGlobals?: string[] } = {}): Promise<InspectResult> {
-  const base = { file: path, values: new Map() as TensorValues, verdicts: [] as GlobalVerdict[] };
+  const base = { file: displayPath(path), values: new Map() as TensorValues, verdicts: [] as GlobalVerdict[] };
   let source: ByteSource;
+  let where: Location;
   try {
-    const where = await locate(path);
-    if (!where.stat) return fail({ ...base, format: "unknown" }, "FILE_NOT_FOUND", `${path} does not exist`);
-    if (where.stat.kind !== "file") return fail({ ...base, format: "unknown" }, "NOT_A_REGULAR_FILE", `${path} is not a regular file`);
+    where = await locate(path);
+    if (!where.stat) return fail({ ...base, format: "unknown" }, "FILE_NOT_FOUND", `${base.file} does not exist`);
+    if (where.stat.kind !== "file") return fail({ ...base, format: "unknown" }, "NOT_A_REGULAR_FILE", `${base.file} is not a regular file`);
     source = await where.storage.open(where.rel);
   } catch (e) {
     return fail({ ...base, format: "unknown" }, code(e), message(e));
   }
   try {
-    return await inspectSource(source, base, options);
+    const result = await inspectSource(source, base, options);
+    // A value that could not be read over the network is not shown; the run must not pass for it.
+    const failed = where.storage.failures?.list()[0];
+    return failed ? fail(result, "REMOTE_READ_FAILED", `${failed.object} could not be read: ${failed.reason}`) : result;
   } finally {
     await source.close();
   }

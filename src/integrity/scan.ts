@@ -8,6 +8,7 @@ import { entryDataOffset, readEntry } from "../formats/zip/index.js";
 import { SCANNED_DTYPES, countNonFinite } from "./nonfinite.js";
 import { allZero } from "./zeros.js";
 import { runJobs } from "./pool.js";
+import { streamJobs } from "./remote.js";
 import type { RegionJob, RegionResult } from "./region.js";
 
 export interface IntegrityResult {
@@ -24,6 +25,9 @@ export interface IntegrityResult {
 }
 
 export type Progress = (bytes: number) => void;
+/** --shard: whether the record at [offset, offset + length) of this file is this process's to read. */
+export type Select = (offset: number, length: number) => boolean;
+const everything: Select = () => true;
 
 function emptyResult(rel: string): IntegrityResult {
   return { rel, bytesRead: 0, recordsChecked: 0, crcNotRecorded: 0, crcMismatches: [], nonFinite: [], allZero: [], readErrors: [] };
@@ -38,7 +42,7 @@ interface Labeled {
 }
 
 /** Every zip record's CRC32 against the central directory, and a NaN/Inf scan of every float storage. */
-export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progress): Promise<IntegrityResult> {
+export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progress, select: Select = everything): Promise<IntegrityResult> {
   const result = emptyResult(rel);
   const names = storageNames(tf.value);
   const floatStorage = new Map<string, string>();
@@ -49,6 +53,7 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
   if (tf.zip) {
     const storagePrefix = `${tf.archivePrefix ? `${tf.archivePrefix}/` : ""}data/`;
     for (const entry of tf.zip.entries) {
+      if (!select(entry.localHeaderOffset, entry.compressedSize)) continue;
       const key = entry.name.startsWith(storagePrefix) ? entry.name.slice(storagePrefix.length) : undefined;
       const dtype = key !== undefined ? floatStorage.get(key) : undefined;
       const tensor = key !== undefined ? (names.get(key) ?? `storage ${key}`) : undefined;
@@ -70,25 +75,32 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
     }
   } else {
     for (const [key, loc] of tf.locations) {
+      if (!select(loc.offset, loc.length)) continue;
       const dtype = floatStorage.get(key);
       labeled.push({ where: `storage ${key}`, tensor: names.get(key) ?? `storage ${key}`, job: { path, offset: loc.offset, length: loc.length, crc: false, ...(dtype ? { dtype } : {}), bigEndian } });
     }
   }
-  const outcomes = await runJobs(labeled.map((l) => l.job), progress);
+  const outcomes = await runOn(tf.file, labeled.map((l) => l.job), progress);
   labeled.forEach((l, i) => recordOutcome(result, l, outcomes[i]!, l.job.dtype));
   return result;
 }
 
+/** Local files go to the thread pool; remote objects (no local path) are streamed. */
+function runOn(source: ByteSource, jobs: RegionJob[], progress?: Progress): Promise<RegionResult[]> {
+  return source.localPath === undefined && source.stream ? streamJobs(source, jobs, progress) : runJobs(jobs, progress);
+}
+
 /** Every tensor's byte range, read once, with a NaN/Inf scan of float tensors. */
-export async function scanSafetensors(rel: string, source: ByteSource, st: SafetensorsFile, progress?: Progress): Promise<IntegrityResult> {
+export async function scanSafetensors(rel: string, source: ByteSource, st: SafetensorsFile, progress?: Progress, select: Select = everything): Promise<IntegrityResult> {
   const result = emptyResult(rel);
   const path = source.localPath ?? source.name;
-  const labeled: Labeled[] = st.tensors.map((t) => ({
+  const mine = st.tensors.filter((t) => select(st.dataStart + t.dataOffsets[0], t.dataOffsets[1] - t.dataOffsets[0]));
+  const labeled: Labeled[] = mine.map((t) => ({
     where: t.name,
     tensor: t.name,
     job: { path, offset: st.dataStart + t.dataOffsets[0], length: t.dataOffsets[1] - t.dataOffsets[0], crc: false, ...(SCANNED_DTYPES.has(t.torchDtype) ? { dtype: t.torchDtype } : {}), bigEndian: false },
   }));
-  const outcomes = await runJobs(labeled.map((l) => l.job), progress);
+  const outcomes = await runOn(source, labeled.map((l) => l.job), progress);
   labeled.forEach((l, i) => recordOutcome(result, l, outcomes[i]!, l.job.dtype));
   return result;
 }

@@ -1,5 +1,6 @@
 import type { VerifyOptions } from "../core/options.js";
-import { locate } from "../storage/index.js";
+import { errorMessage } from "../core/errors.js";
+import { displayPath, locate } from "../storage/index.js";
 import type { Storage } from "../storage/types.js";
 import { deepspeedCandidates } from "./deepspeed.js";
 import { verifyCheckpoint } from "../verify/verify.js";
@@ -11,6 +12,11 @@ export interface LatestResult {
   rejected: { path: string; reason: string }[];
   /** All candidates considered, newest first. */
   candidates: string[];
+  /**
+   * A folder or candidate that could not be read (a remote read failed): the
+   * search stops there rather than pass over a newer checkpoint it never saw.
+   */
+  unreadable?: { path: string; reason: string };
 }
 
 /** The step number in a checkpoint folder's name: checkpoint-500, epoch_3, global_step1200, step=40... */
@@ -26,14 +32,23 @@ export function stepOf(name: string): number | undefined {
 
 /**
  * Orders DIR's checkpoint entries newest first (by the step number in the
- * name, else modification time) and returns the first that passes.
+ * name, else modification time, or the order a framework's own save folder
+ * gives them) and returns the first that passes.
  */
 export async function findLatest(dir: string, options: Partial<VerifyOptions> = {}): Promise<LatestResult> {
-  const { storage, stat } = await locate(dir);
+  let where;
+  try {
+    where = await locate(dir);
+  } catch (e) {
+    return { rejected: [], candidates: [], unreadable: { path: displayPath(dir), reason: errorMessage(e) } };
+  }
+  const { storage, stat } = where;
   if (stat?.kind !== "directory") throw Object.assign(new Error(`${dir} is not a folder`), { code: stat ? "ENOTDIR" : "ENOENT" });
   // A framework's own save folder: its order is the one its resume uses.
-  const family = await deepspeedCandidates(storage);
-  return pick(family ?? (await byStepOrTime(storage)), options);
+  const candidates = (await deepspeedCandidates(storage)) ?? (await byStepOrTime(storage));
+  const listFailed = storage.failures?.list()[0];
+  if (listFailed) return { rejected: [], candidates: [], unreadable: { path: displayPath(dir), reason: `${listFailed.object}: ${listFailed.reason}` } };
+  return pick(candidates, storage, options);
 }
 
 /** Checkpoint folders and .ckpt files, newest first: by the step number in the name, else modification time. */
@@ -54,12 +69,16 @@ async function byStepOrTime(storage: Storage): Promise<string[]> {
 }
 
 /** The first candidate that passes; the reasons the ones before it failed. */
-async function pick(candidates: string[], options: Partial<VerifyOptions>): Promise<LatestResult> {
+async function pick(candidates: string[], storage: Storage, options: Partial<VerifyOptions>): Promise<LatestResult> {
   const rejected: LatestResult["rejected"] = [];
   for (const path of candidates) {
     const report = await verifyCheckpoint(path, options);
     if (report.exitCode === 0) return { chosen: path, rejected, candidates };
-    const first = report.checks.flatMap((ch) => ch.findings).find((f) => f.level === "error") ?? report.checks.flatMap((ch) => ch.findings).find((f) => f.level === "warn");
+    // A throttled or refused read says nothing about the checkpoint: choosing an older one would resume from the wrong step.
+    const all = report.checks.flatMap((ch) => ch.findings);
+    const unread = all.find((f) => f.code === "REMOTE_READ_FAILED" || (storage.remote && f.code === "PATH_UNREADABLE"));
+    if (unread) return { rejected, candidates, unreadable: { path, reason: unread.message } };
+    const first = all.find((f) => f.level === "error") ?? all.find((f) => f.level === "warn");
     rejected.push({ path, reason: first ? `${first.code}: ${first.message}` : report.status });
   }
   return { rejected, candidates };

@@ -7,6 +7,7 @@ import { sniffOpen } from "../formats/torch/sniff.js";
 import type { ByteSource, DirEntry, EntryStat, Storage } from "../storage/types.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
 import { scanSafetensors, scanTorchFile, type IntegrityResult } from "../integrity/scan.js";
+import { shardSelectors, type Shard } from "../integrity/shard.js";
 import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { ExpectedFile, Problem, StateFile, WeightsFile } from "./types.js";
 import { collectTensors, summarise } from "./walk.js";
@@ -228,13 +229,20 @@ export class FileLoader {
   }
 
   /** --deep: reads every byte of every decoded file once (CRC32 of zip records, NaN/Inf scan). */
-  async deepScan(onProgress?: (done: number, total: number) => void): Promise<IntegrityResult[]> {
-    const total = [...this.torchByRel.values()].reduce((n, f) => n + f.size, 0) + [...this.safetensorsByRel.values()].reduce((n, f) => n + f.fileSize, 0);
+  async deepScan(onProgress?: (done: number, total: number) => void, shard?: Shard): Promise<IntegrityResult[]> {
+    const sizes = [...[...this.torchByRel.values()].map((f) => f.size), ...[...this.safetensorsByRel.values()].map((f) => f.fileSize)];
+    const mine = shardSelectors(sizes, shard ?? { index: 0, count: 1 });
+    // With --shard the bar counts this part's share: about 1/n of the bytes.
+    const total = sizes.reduce((n, s) => n + s, 0) / (shard?.count ?? 1);
     let done = 0;
     const progress = onProgress && ((bytes: number) => onProgress((done += bytes), total));
+    const torch = [...this.torchByRel].map(([rel, tf], i) => () => scanTorchFile(rel, tf, progress, mine[i]));
+    const safetensors = [...this.safetensorsByRel].map(([rel, st], i) => async () => scanSafetensors(rel, await this.handle(rel), st, progress, mine[torch.length + i]));
+    const scans = [...torch, ...safetensors];
+    // Local files one after another (each already uses every core); remote objects together, the storage bounding the streams.
+    if (this.storage.remote) return Promise.all(scans.map((scan) => scan()));
     const out: IntegrityResult[] = [];
-    for (const [rel, tf] of this.torchByRel) out.push(await scanTorchFile(rel, tf, progress));
-    for (const [rel, st] of this.safetensorsByRel) out.push(await scanSafetensors(rel, await this.handle(rel), st, progress));
+    for (const scan of scans) out.push(await scan());
     return out;
   }
 

@@ -1,6 +1,6 @@
 import type { VerifyOptions } from "../core/options.js";
 import { errorMessage } from "../core/errors.js";
-import { locate, type Location } from "../storage/index.js";
+import { displayPath, isRemoteError, locate, type Location } from "../storage/index.js";
 import { baseCheckpoint } from "./common.js";
 import type { Layout, Target } from "./define.js";
 import { FileLoader } from "./file-loader.js";
@@ -15,13 +15,17 @@ type Loaded = { checkpoint: NormalisedCheckpoint; close: () => Promise<void> };
  * checkpoint. A run folder that no layout but `generic` recognises is first
  * resolved, once, to the checkpoint its framework resumes from (a layout's `resolve`).
  */
-export async function loadCheckpoint(path: string, options: VerifyOptions, mayResolve = true): Promise<Loaded> {
+export async function loadCheckpoint(given: string, options: VerifyOptions, mayResolve = true): Promise<Loaded> {
   const forced = LAYOUTS.find((l) => l.name === options.layout);
+  // What findings show: a URL loses its query string (a presigned URL's signature lives there).
+  const path = displayPath(given);
   let where: Location;
   try {
-    where = await locate(path);
+    where = await locate(given);
   } catch (e) {
-    return unusable(path, forced, "the path could not be read", { code: "PATH_UNREADABLE", data: { path, reason: errorMessage(e) } });
+    // A remote failure about the path itself need not name it twice.
+    const reason = isRemoteError(e) && e.data["object"] === path ? String(e.data["what"]) : errorMessage(e);
+    return unusable(path, forced, "the path could not be read", { code: "PATH_UNREADABLE", data: { path, reason } });
   }
   const info = where.stat;
   if (!info) return unusable(path, forced, "the path could not be read", { code: "PATH_NOT_FOUND", data: { path, reason: `${path} does not exist` } });
@@ -31,7 +35,7 @@ export async function loadCheckpoint(path: string, options: VerifyOptions, mayRe
     return unusable(path, forced, "the path is not a file or folder", { code: "PATH_UNREADABLE", data: { path, reason: `it is ${kind}, not a checkpoint file or folder; it was not opened` } });
   }
   const loader = new FileLoader(where.storage, options.allowGlobals, options.deep);
-  const name = baseName(path);
+  const name = baseName(path.replace(/\?…$/, ""));
   const target: Target = info.kind === "directory" ? { kind: "folder", name, entries: await loader.list("") } : { kind: "file", name, file: where.rel };
   let layout: Layout | undefined = forced;
   let reason = "chosen with --layout";
@@ -57,7 +61,9 @@ export async function loadCheckpoint(path: string, options: VerifyOptions, mayRe
   const checkpoint = await layout.load(loader, target, options);
   checkpoint.reason = reason;
   checkpoint.resume ??= { torchLoads: await defaultTorchLoads(loader, checkpoint), loggedNonFinite: [], recordedPaths: [] };
-  if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress);
+  if (options.deep) checkpoint.integrity = await loader.deepScan(options.onProgress, options.shard);
+  const failures = where.storage.failures?.list() ?? [];
+  if (failures.length > 0) checkpoint.readFailures = failures;
   return { checkpoint, close: () => loader.close() };
 }
 

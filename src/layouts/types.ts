@@ -226,6 +226,8 @@ export interface NormalisedCheckpoint {
   resume?: ResumeView;
   /** Set when the path given was a run folder and this is the checkpoint its framework resumes from. */
   resolved?: { from: string; to: string; layout: string; framework: string; rule: string; others: string[] };
+  /** Remote checkpoints: objects a read failed on, whatever the reader made of the failure. */
+  readFailures?: { object: string; reason: string }[];
 }
 
 /** A file the resuming framework passes to torch.load, and how. */

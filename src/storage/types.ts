@@ -16,6 +16,8 @@ export interface ByteSource {
   close(): Promise<void>;
   /** A local file's path, for --deep worker threads that open it themselves. Absent for remote objects. */
   readonly localPath?: string;
+  /** Remote objects only: bytes [offset, offset + length) as they arrive, fetched once and not kept (--deep). */
+  stream?(offset: number, length: number): AsyncIterable<Buffer>;
 }
 
 export type EntryKind = "file" | "directory" | "fifo" | "device" | "socket" | "other";
@@ -49,4 +51,9 @@ export interface Storage {
   open(rel: string): Promise<ByteSource>;
   /** How `rel` is shown to the user, and how it can be given back to the tool (a path or a URL). */
   display(rel: string): string;
+  /**
+   * Remote storage only: every read that failed, by object. Readers may turn
+   * a failed read into "no value"; the run fails for each object listed here.
+   */
+  readonly failures?: { list(): { object: string; reason: string }[] };
 }

@@ -48,6 +48,24 @@ export const FactsSchema = z
   })
   .partial();
 
+/** What one --shard process read (the integrity check's input), so `merge` can report as one process would. */
+export const ShardSchema = z.object({
+  index: z.number().int().nonnegative(),
+  count: z.number().int().positive(),
+  integrity: z.array(
+    z.object({
+      rel: z.string(),
+      bytesRead: z.number(),
+      recordsChecked: z.number(),
+      crcNotRecorded: z.number(),
+      crcMismatches: z.array(z.object({ record: z.string(), expected: z.number(), actual: z.number() })),
+      nonFinite: z.array(z.object({ tensor: z.string(), dtype: z.string(), count: z.number() })),
+      allZero: z.array(z.string()),
+      readErrors: z.array(z.object({ where: z.string(), reason: z.string() })),
+    }),
+  ),
+});
+
 export const ReportSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tool: z.object({ name: z.literal("verify-checkpoint"), version: z.string() }),
@@ -63,6 +81,8 @@ export const ReportSchema = z.object({
   summary: z.object({ passed: z.number().int(), warnings: z.number().int(), errors: z.number().int() }),
   checks: z.array(CheckResultSchema),
   facts: FactsSchema,
+  /** Only in the report of a `--deep --shard i/n` run: what `verify-checkpoint merge` combines. */
+  shard: ShardSchema.optional(),
 });
 
 export type Report = z.infer<typeof ReportSchema>;
@@ -70,3 +90,4 @@ export type CheckResult = z.infer<typeof CheckResultSchema>;
 export type ReportFinding = z.infer<typeof FindingSchema>;
 export type Facts = z.infer<typeof FactsSchema>;
 export type Status = Report["status"];
+export type ShardPart = z.infer<typeof ShardSchema>;

@@ -1,8 +1,9 @@
 import { CHECKS } from "../checks/index.js";
 import { DEFAULT_OPTIONS, type VerifyOptions } from "../core/options.js";
-import type { CheckContext } from "../checks/define.js";
+import type { Check, CheckContext, CheckOutcome } from "../checks/define.js";
 import { renderMessage } from "../findings/finding.js";
 import { loadCheckpoint } from "../layouts/load.js";
+import { displayPath } from "../storage/index.js";
 import { SCHEMA_VERSION, type CheckResult, type Report } from "./schema.js";
 import { VERSION } from "../version.js";
 import { factsOf } from "./facts.js";
@@ -17,43 +18,48 @@ export async function verifyCheckpoint(path: string, options: Partial<VerifyOpti
   const opts: VerifyOptions = { ...DEFAULT_OPTIONS, ...options };
   const { checkpoint, close } = await loadCheckpoint(path, opts);
   try {
-    const verifiedPath = checkpoint.resolved?.to ?? path;
+    // A presigned URL's query string holds its signature: the report shows the path without it.
+    const shown = displayPath(path);
+    const verifiedPath = checkpoint.resolved?.to ?? shown;
     const ctx: CheckContext = { path: verifiedPath, options: opts, checkpoint };
     const checks: CheckResult[] = [];
-    for (const check of CHECKS) {
-      const outcome = await check.run(ctx);
-      if ("skip" in outcome) {
-        checks.push({ id: check.id, title: check.title, status: "skip", skipReason: outcome.skip, findings: [] });
-        continue;
-      }
-      const findings = outcome.findings.map((f) => ({
-        level: f.level,
-        code: f.code,
-        message: renderMessage(f),
-        ...(f.file !== undefined ? { file: f.file } : {}),
-        data: jsonSafe(f.data),
-      }));
-      checks.push({ id: check.id, title: check.title, status: checkStatus(findings.map((f) => f.level)), findings });
-    }
-    const summary = summarise(checks);
-    const status = decideStatus(summary, opts.strict);
+    for (const check of CHECKS) checks.push(checkResult(check, await check.run(ctx)));
     return {
       schemaVersion: SCHEMA_VERSION,
       tool: { name: "verify-checkpoint", version: VERSION },
-      checkpoint: path,
+      checkpoint: shown,
       verifiedPath,
       ...(checkpoint.resolved ? { resolvedFrom: { path: checkpoint.resolved.from, layout: checkpoint.resolved.layout, rule: checkpoint.resolved.rule, others: checkpoint.resolved.others } } : {}),
       layout: checkpoint.layout,
       strict: opts.strict,
-      status,
-      exitCode: exitCodeFor(status),
-      summary,
+      ...verdict(checks, opts.strict),
       checks,
       facts: factsOf(checkpoint),
+      ...(opts.shard && opts.deep ? { shard: { ...opts.shard, integrity: checkpoint.integrity ?? [] } } : {}),
     };
   } finally {
     await close();
   }
+}
+
+/** A check's outcome as the report shows it: messages rendered, data as plain JSON. */
+export function checkResult(check: Pick<Check, "id" | "title">, outcome: CheckOutcome): CheckResult {
+  if ("skip" in outcome) return { id: check.id, title: check.title, status: "skip", skipReason: outcome.skip, findings: [] };
+  const findings = outcome.findings.map((f) => ({
+    level: f.level,
+    code: f.code,
+    message: renderMessage(f),
+    ...(f.file !== undefined ? { file: f.file } : {}),
+    data: jsonSafe(f.data),
+  }));
+  return { id: check.id, title: check.title, status: checkStatus(findings.map((f) => f.level)), findings };
+}
+
+/** The summary, status and exit code of a list of check results: the policy, applied once. */
+export function verdict(checks: CheckResult[], strict: boolean): Pick<Report, "summary" | "status" | "exitCode"> {
+  const summary = summarise(checks);
+  const status = decideStatus(summary, strict);
+  return { summary, status, exitCode: exitCodeFor(status) };
 }
 
 /** Finding data as plain JSON: bigints as strings, non-finite numbers as the contract's strings. */
