@@ -61,7 +61,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--quiet", "text format: only the problems and the verdict", false)
     .option("--deep", "read every byte: CRC32 of records, storage extents, NaN/Inf scan", false)
     .addOption(new Option("--layout <name>", "override layout detection").choices([...LAYOUT_NAMES]))
-    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
+    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable; never lifts the unsafe list)", collect, [] as string[])
     .option("--output <file>", "write the report in --format to FILE; the terminal gets the text report")
     .option("--debug", "show stack traces of internal errors")
     .addHelpText("after", EXAMPLES)
@@ -95,7 +95,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .description("show what a torch, pickle or safetensors file holds, decoded without running anything")
     .argument("<file>", "file to inspect")
     .option("--json", "print JSON")
-    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
+    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable; never lifts the unsafe list)", collect, [] as string[])
     .addHelpText("after", "\nExamples:\n  verify-checkpoint inspect checkpoints/best_model/training_state.pth\n  verify-checkpoint inspect model.safetensors --json | jq .tensors\n\nExit code 1 when the file cannot be decoded or holds an unsafe global.")
     .action(async (file: string, opts: { json?: boolean; allowGlobal: string[] }) => {
       const result = await inspectFile(file, { allowGlobals: opts.allowGlobal });
@@ -110,7 +110,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--strict", "warnings count as failures", false)
     .option("--tolerance <n>", "optimizer step tolerance", intArg(0), 20)
     .option("--gradient-accumulation-steps <k>", "used when a checkpoint does not record it", intArg(1))
-    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
+    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable; never lifts the unsafe list)", collect, [] as string[])
     .addHelpText("after", '\nExample:\n  RESUME=$(verify-checkpoint latest out/) && python train.py --resume_from "$RESUME"')
     .action(async (dir: string, opts: { strict: boolean; tolerance: number; gradientAccumulationSteps?: number; allowGlobal: string[] }) => {
       const result = await findLatest(dir, { strict: opts.strict, tolerance: opts.tolerance, gradientAccumulationSteps: opts.gradientAccumulationSteps, allowGlobals: opts.allowGlobal });
