@@ -24,9 +24,18 @@ const FUNCTIONAL = [
   "batch_norm", "instance_norm", "linear", "one_hot",
 ];
 
+/** torch.nn.init's initialisers (a pattern would also match the modules it imports, torch.nn.init.torch among them). */
+const INIT = [
+  "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_",
+  "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_", "uniform", "normal", "constant", "xavier_uniform", "xavier_normal",
+  "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse",
+];
+
 export const HARMLESS_TORCH: readonly HarmlessEntry[] = [
   { qualname: "torch.torch_version.TorchVersion", reason: "the str subclass torch.__version__ is; saved when a run records its torch version" },
   ...["torch.nn.functional", "torch._C._nn"].flatMap((m) => FUNCTIONAL.map((f) => ({ qualname: `${m}.${f}`, reason: TENSOR_FUNCTION, use: "reference" as const }))),
+  ...INIT.map((f) => ({ qualname: `torch.nn.init.${f}`, reason: "a torch weight initialiser stored as a value (a model's or its hyper-parameters' init function)", use: "reference" as const })),
+  { qualname: "torch.Generator", reason: "a torch random generator, rebuilt from its device and then its state bytes (torch 2.x pickles generators)" },
   {
     qualname: "torch._C._VariableFunctionsClass",
     reason: "the class of torch's native functions: torch.tanh is pickled as getattr(it, 'tanh'); only looked up, never called",
@@ -57,6 +66,13 @@ export const HARMLESS_TORCH_PATTERNS: readonly HarmlessPattern[] = [
     pattern: /^torch\.nn\.modules\.[a-z][a-z0-9_]*\.[A-Z][A-Za-z0-9_]+$/,
     label: "torch.nn.modules.<module>.<Class>",
     reason: `a torch.nn layer or container of a whole-model pickle, ${REBUILT}`,
+    use: "rebuild",
+  },
+  {
+    // Accelerate saves its sampler with torch.save, and the sampler holds its dataset.
+    pattern: /^torch\.utils\.data\.(?:sampler|dataset)\.[A-Z][A-Za-z0-9_]+$/,
+    label: "torch.utils.data.sampler.<Sampler> and torch.utils.data.dataset.<Dataset>",
+    reason: `a torch data sampler or dataset (a sampler holds its dataset), ${REBUILT}`,
     use: "rebuild",
   },
   {

@@ -65,7 +65,7 @@ test("default deny: the standard library and torch, on each side of the boundary
     ["posixpath.join", "unsafe"], ["pstats.SortKey", "unsafe"], ["_io.BytesIO", "unsafe"], ["zoneinfo.ZoneInfo", "unsafe"],
     ["distutils.core.setup", "unsafe"], ["asynchat.async_chat", "unsafe"], ["binhex.binhex", "unsafe"], ["_testcapi.x", "unsafe"],
     ["annotationlib.call_annotate_function", "unsafe"], ["compression.zstd.open", "unsafe"],
-    ["torch._utils", "unsafe"], ["torch.nn.functional.pad", "unsafe"], ["torch.utils.data.sampler.RandomSampler", "unsafe"],
+    ["torch._utils", "unsafe"], ["torch.nn.functional.pad", "unsafe"], ["torch.utils.data.dataloader.DataLoader", "unsafe"], ["torch.utils.data.sampler.RandomSampler", "harmless"],
     ["functorch.compile.aot_function", "unsafe"], ["torchgen.utils.FileManager", "unsafe"], ["torchaudio.models.Wav2Vec2Model", "unknown"],
     ["torch.nn.functional.binary_cross_entropy", "harmless"], ["torch.nn.modules.linear.Linear", "harmless"], ["torch.nn.modules.linear.F", "unsafe"],
     ["torch.optim.lr_scheduler.CosineAnnealingWarmRestarts", "harmless"], ["torch.optim.adamw.AdamW", "harmless"], ["torch.optim.adamw.adamw", "unsafe"],
@@ -74,7 +74,7 @@ test("default deny: the standard library and torch, on each side of the boundary
   ];
   for (const [q, tier] of table) assert.equal(tierOf(q), tier, q);
   assert.match(classifyGlobal("posixpath", "join").reason, /^standard-library callable outside the known-harmless list: .*--allow-global posixpath\.join/);
-  assert.match(classifyGlobal("torch.utils.data.sampler", "RandomSampler").reason, /^torch callable outside the known-harmless list/);
+  assert.match(classifyGlobal("torch.utils.data.dataloader", "DataLoader").reason, /^torch callable outside the known-harmless list/);
 });
 
 test("the five gadget classes of the advisories are unsafe, and on the unsafe list, not only denied by default", () => {
@@ -151,15 +151,15 @@ test("the globals picklescan's malicious files use are unsafe; the benign ones a
 });
 
 test("allowGlobals adds to the harmless tier and lifts the default deny, but cannot override the unsafe list", () => {
-  const opts = { allowGlobals: ["scipy.sparse.csr.csr_matrix", "os.system", "__builtin__.myfunc", "pstats.SortKey", "torch.utils.data.sampler.RandomSampler", "logging.FileHandler"] };
+  const opts = { allowGlobals: ["scipy.sparse.csr.csr_matrix", "os.system", "__builtin__.myfunc", "pstats.SortKey", "torch.utils.data.dataloader.DataLoader", "logging.FileHandler"] };
   assert.deepEqual(classifyGlobal("scipy.sparse.csr", "csr_matrix", opts), { tier: "harmless", reason: "allowed with --allow-global" });
   assert.equal(classifyGlobal("os", "system", opts).tier, "unsafe");
   assert.equal(classifyGlobal("logging", "FileHandler", opts).tier, "unsafe");
   assert.equal(classifyGlobal("builtins", "myfunc", opts).tier, "harmless");
   assert.equal(classifyGlobal("pstats", "SortKey", opts).tier, "harmless");
   assert.equal(classifyGlobal("pstats", "SortKey").tier, "unsafe");
-  assert.equal(classifyGlobal("torch.utils.data.sampler", "RandomSampler", opts).tier, "harmless");
-  assert.equal(classifyGlobal("torch.utils.data.sampler", "SequentialSampler", opts).tier, "unsafe"); // exact names only
+  assert.equal(classifyGlobal("torch.utils.data.dataloader", "DataLoader", opts).tier, "harmless");
+  assert.equal(classifyGlobal("torch.utils.data.dataloader", "default_collate", opts).tier, "unsafe"); // exact names only
   assert.equal(classifyGlobal("scipy.sparse", "csr.csr_matrix", opts).tier, "harmless"); // the same qualname split differently
   // a standard-library enum member: getattr(pstats.SortKey, "TIME") follows its class
   const member = () => pickle([call(g("builtins", "getattr"), [g("pstats", "SortKey"), "TIME"])]);
