@@ -33,8 +33,9 @@ const MODULE_OBJECTS = new Set(["os", "posix", "nt", "sys", "subprocess", "socke
 /** The pseudo-module of a STACK_GLOBAL whose operands are computed while loading (formats/pickle/ops.ts). */
 const DYNAMIC = "__dynamic__";
 
-/** Real names are a module and a class or function a few levels deep; far longer paths only cost time to judge. */
+/** Real names are a module and a class or function a few levels deep; far longer ones only cost time to judge. */
 const MAX_NAME_PARTS = 32;
+const MAX_NAME_CHARS = 1024;
 
 type Verdict = { tier: GlobalTier; reason: string };
 
@@ -71,8 +72,8 @@ export function classifyUnlisted(module: string, name: string, options: SafetyOp
   if (mod === DYNAMIC) {
     return { tier: "unsafe", reason: "the module or name is computed while loading (STACK_GLOBAL on values other than literal strings), so it can name any global" };
   }
-  const parts = qualname.split(".").length;
-  if (parts > MAX_NAME_PARTS) return { tier: "unsafe", reason: `an attribute path of ${parts} components; real pickles name a class or function a few levels deep` };
+  const absurd = absurdName(qualname);
+  if (absurd !== undefined) return { tier: "unsafe", reason: `${absurd}; real pickles name a class or function a few levels deep` };
   const unsafe = unsafeReason(mod, name);
   if (unsafe !== undefined) return { tier: "unsafe", reason: unsafe };
 
@@ -92,6 +93,14 @@ export function classifyUnlisted(module: string, name: string, options: SafetyOp
   const denied = defaultDeny(mod, name, options);
   if (denied !== undefined) return { tier: "unsafe", reason: denied };
   return { tier: "unknown", reason: `not on the allow-list or the known-harmless list; loading it imports ${mod} (use --allow-global ${qualname} if you trust it)` };
+}
+
+/** Why a name is too long to be real, counted without splitting it (a STACK_GLOBAL name can be megabytes). */
+function absurdName(qualname: string): string | undefined {
+  if (qualname.length > MAX_NAME_CHARS) return `a name of ${qualname.length} characters`;
+  let parts = 1;
+  for (let i = qualname.indexOf("."); i >= 0; i = qualname.indexOf(".", i + 1)) parts++;
+  return parts > MAX_NAME_PARTS ? `an attribute path of ${parts} components` : undefined;
 }
 
 /** The standard library and torch are default-deny, also when an attribute path walks into them from another module. */

@@ -105,6 +105,8 @@ test("attribute paths into the standard library or torch are judged where they l
   assert.equal(classifyGlobal("torch", "nn.modules.linear.Linear.forward").tier, "unsafe");
   assert.equal(classifyGlobal("mylib", Array.from({ length: 40 }, (_, i) => `a${i}`).join(".")).tier, "unsafe");
   assert.equal(classifyGlobal("mylib", Array.from({ length: 20 }, (_, i) => `a${i}`).join(".")).tier, "unknown");
+  assert.match(classifyGlobal("mylib", "x".repeat(2_000_000)).reason, /^a name of 2000006 characters/);
+  assert.equal(classifyGlobal("mylib", "x".repeat(1000)).tier, "unknown");
 });
 
 test("a STACK_GLOBAL computed while loading (__dynamic__) is unsafe", () => {
