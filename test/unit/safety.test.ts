@@ -93,6 +93,44 @@ test("the five gadget classes of the advisories are unsafe, and on the unsafe li
   }
 });
 
+test("the unsafe list covers picklescan's, modelscan's and fickling's lists (the versions docs/globals.md names), --allow-global or not", () => {
+  // picklescan _unsafe_globals: module -> names ("*" as a representative name)
+  const picklescan: [string, string][] = [
+    ["builtins", "eval"], ["builtins", "compile"], ["builtins", "getattr"], ["builtins", "apply"], ["builtins", "exec"], ["builtins", "open"], ["builtins", "breakpoint"],
+    ["cloudpickle.cloudpickle", "_make_function"], ["cloudpickle.cloudpickle", "subimport"], ["types", "CodeType"], ["aiohttp", "x"], ["asyncio", "x"], ["bdb", "x"],
+    ["commands", "x"], ["ctypes", "x"], ["httplib", "x"], ["logging", "FileHandler"], ["_io", "FileIO"], ["numpy.f2py", "x"], ["numpy.testing._private.utils", "runstring"],
+    ["nt", "x"], ["posix", "x"], ["_operator", "attrgetter"], ["_operator", "itemgetter"], ["_operator", "methodcaller"], ["operator", "attrgetter"], ["operator", "itemgetter"],
+    ["operator", "methodcaller"], ["os", "x"], ["requests.api", "x"], ["runpy", "x"], ["shutil", "x"], ["socket", "x"], ["ssl", "x"], ["subprocess", "x"], ["sys", "x"],
+    ["code", "InteractiveInterpreter.runcode"], ["cProfile", "x"], ["distutils.file_util", "x"], ["doctest", "debug_script"], ["ensurepip", "_run_pip"],
+    ["idlelib.autocomplete", "AutoComplete.get_entity"], ["idlelib.calltip", "get_entity"], ["idlelib.debugobj", "ObjectTreeItem.SetText"],
+    ["idlelib.pyshell", "ModifiedInterpreter.runcode"], ["idlelib.run", "Executive.runcode"], ["imaplib", "IMAP4_stream"], ["lib2to3.pgen2.grammar", "Grammar.loads"],
+    ["lib2to3.pgen2.pgen", "ParserGenerator.make_label"], ["pdb", "x"], ["pickle", "x"], ["_pickle", "x"], ["pip", "x"], ["pkgutil", "resolve_name"], ["pty", "x"],
+    ["profile", "x"], ["pydoc", "x"], ["test", "x"], ["timeit", "x"], ["torch._dynamo.guards", "GuardBuilder.get"], ["torch._inductor.codecache", "compile_file"],
+    ["torch.fx.experimental.symbolic_shapes", "ShapeEnv.evaluate_guards_expression"], ["torch.jit.unsupported_tensor_ops", "execWrapper"], ["torch.serialization", "load"],
+    ["torch.utils._config_module", "ConfigModule.load_config"], ["torch.utils.bottleneck.__main__", "run_cprofile"], ["torch.utils.collect_env", "run"],
+    ["torch.utils.data.datapipes.utils.decoder", "basichandlers"], ["trace", "Trace.run"], ["urllib.request", "x"], ["uuid", "_get_command_stdout"], ["venv", "x"],
+    ["webbrowser", "x"], ["_osx_support", "x"], ["_aix_support", "x"], ["_pyrepl", "x"],
+  ];
+  // modelscan unsafe_globals (CRITICAL and HIGH)
+  const modelscan: [string, string][] = [["builtins", "__import__"], ["aiohttp.client", "x"], ["requests.api", "x"], ["webbrowser", "x"], ["pickle", "x"], ["pty", "x"]];
+  // fickling UNSAFE_IMPORTS: whole modules
+  const fickling = [
+    "__builtins__", "os", "posix", "nt", "subprocess", "sys", "pty", "commands", "multiprocessing", "_posixsubprocess", "code", "codeop", "runpy", "marshal", "types",
+    "doctest", "_interpreters", "_xxsubinterpreters", "importlib", "_frozen_importlib", "_frozen_importlib_external", "_imp", "imp", "pkgutil", "zipimport", "gc", "site",
+    "unittest", "inspect", "test", "_operator", "operator", "functools", "cProfile", "profile", "pdb", "bdb", "timeit", "trace", "socket", "ssl", "httplib", "http",
+    "urllib", "urllib2", "requests", "aiohttp", "asyncio", "webbrowser", "smtplib", "imaplib", "ftplib", "poplib", "telnetlib", "nntplib", "ctypes", "_ctypes", "pickle",
+    "_pickle", "dill", "cloudpickle", "joblib", "shutil", "tempfile", "filecmp", "distutils", "pydoc", "pexpect", "pipes", "venv", "ensurepip", "pip", "idlelib", "lib2to3",
+    "socketserver", "xmlrpc", "signal", "_signal", "threading", "_thread", "atexit", "sqlite3", "_sqlite3", "fileinput", "glob", "platform", "linecache", "difflib",
+    "compileall", "py_compile", "mmap", "select", "selectors", "logging", "syslog", "tarfile", "zipfile", "shelve", "uuid", "_osx_support", "_aix_support",
+  ];
+  const all: [string, string][] = [...picklescan, ...modelscan, ...fickling.map((m): [string, string] => [m, "some_name"])];
+  for (const [m, n] of all) {
+    const v = classifyGlobal(m, n, { allowGlobals: [`${m}.${n}`] });
+    assert.equal(v.tier, "unsafe", `${m}.${n}: ${v.reason}`);
+    assert.doesNotMatch(v.reason, /outside the known-harmless list/, `${m}.${n} is only denied by default, not listed`);
+  }
+});
+
 test("attribute paths into the standard library or torch are judged where they lead", () => {
   assert.equal(classifyGlobal("mylib", "logging.FileHandler").tier, "unsafe");
   assert.match(classifyGlobal("mylib", "logging.handlers.SocketHandler").reason, /^reaches logging through the attribute path/);
@@ -157,7 +195,7 @@ test("allowGlobals adds to the harmless tier and lifts the default deny, but can
   assert.deepEqual(classifyGlobal("scipy.sparse.csr", "csr_matrix", opts), { tier: "harmless", reason: "allowed with --allow-global" });
   assert.equal(classifyGlobal("os", "system", opts).tier, "unsafe");
   assert.equal(classifyGlobal("logging", "FileHandler", opts).tier, "unsafe");
-  assert.equal(classifyGlobal("builtins", "myfunc", opts).tier, "harmless");
+  assert.equal(classifyGlobal("builtins", "myfunc", opts).tier, "unsafe"); // builtins is on the unsafe list as a whole (fickling's list); its value types are judged first
   assert.equal(classifyGlobal("pstats", "SortKey", opts).tier, "harmless");
   assert.equal(classifyGlobal("pstats", "SortKey").tier, "unsafe");
   assert.equal(classifyGlobal("torch.utils.data.dataloader", "DataLoader", opts).tier, "harmless");
