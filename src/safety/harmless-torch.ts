@@ -58,6 +58,7 @@ export const HARMLESS_TORCH: readonly HarmlessEntry[] = [
     use: "rebuild" as const,
   })),
   { qualname: "torch.nn.parallel.data_parallel.DataParallel", reason: `a model saved inside its DataParallel wrapper, ${REBUILT}`, use: "rebuild" },
+  { qualname: "torch.nn.modules.module._WrappedHook", reason: `the wrapper torch keeps around a module's state-dict hook, ${REBUILT}; the hook is a global judged on its own`, use: "rebuild" },
 ];
 
 export const HARMLESS_TORCH_PATTERNS: readonly HarmlessPattern[] = [
@@ -66,6 +67,12 @@ export const HARMLESS_TORCH_PATTERNS: readonly HarmlessPattern[] = [
     pattern: /^torch\.nn\.modules\.[a-z][a-z0-9_]*\.[A-Z][A-Za-z0-9_]+$/,
     label: "torch.nn.modules.<module>.<Class>",
     reason: `a torch.nn layer or container of a whole-model pickle, ${REBUILT}`,
+    use: "rebuild",
+  },
+  {
+    pattern: /^torch\.nn\.utils\.prune\.[A-Z][A-Za-z0-9_]+$/,
+    label: "torch.nn.utils.prune.<PruningMethod>",
+    reason: `the pruning hook torch.nn.utils.prune adds to a module (a pruned model saved whole), ${REBUILT}`,
     use: "rebuild",
   },
   {
