@@ -45,7 +45,7 @@ const groups: [string, UnsafeEntry[]][] = [
     "builtins.eval", "builtins.exec", "builtins.execfile", "builtins.compile", "builtins.apply",
     "builtins.__build_class__", "builtins.input", "builtins.raw_input",
     "code", "codeop", "runpy", "doctest", "timeit", "numpy.testing",
-    ["builtins", "the interpreter's built-in functions (eval, exec, open, __import__, ...); the value types on the harmless list are judged first"],
+    ["builtins", "standard-library callable outside the known-harmless list: the interpreter's built-ins (eval, exec, open, __import__, ...) are on the unsafe list as a whole, as fickling lists them; the value types on the harmless list are judged first"],
     ["_interpreters", "runs source code in a subinterpreter"], ["_xxsubinterpreters", "runs source code in a subinterpreter"],
     ["_interpchannels", "a subinterpreter channel"], ["_interpqueues", "a subinterpreter queue"], ["_xxinterpchannels", "a subinterpreter channel"],
     ["dataclasses._create_fn", "compiles and executes generated source code"],
