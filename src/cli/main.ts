@@ -67,7 +67,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--deep", "read every byte: CRC32 of records, storage extents, NaN/Inf scan", false)
     .option("--shard <i/n>", "with --deep: read only part i of n (0-based, balanced by bytes); combine the JSON reports with `merge`", shardArg)
     .addOption(new Option("--layout <name>", "override layout detection").choices([...LAYOUT_NAMES]))
-    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
+    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable; never lifts the unsafe list)", collect, [] as string[])
     .addOption(new Option("--torch-load <mode>", "weights-only: the resume runs torch >= 2.6, so files torch.load(weights_only=True) refuses are warnings").choices(["weights-only", "any"]))
     .option("--world-size <n>", "processes the resumed run will have: compared with the ranks that saved", intArg(1))
     .option("--gpus <n>", "GPUs each resumed process sees: storages saved on cuda:K with K >= n are reported", intArg(0))
@@ -110,7 +110,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .description("show what a torch, pickle or safetensors file holds, decoded without running anything")
     .argument("<file>", "file to inspect")
     .option("--json", "print JSON")
-    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
+    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable; never lifts the unsafe list)", collect, [] as string[])
     .addHelpText("after", "\nExamples:\n  verify-checkpoint inspect checkpoints/best_model/training_state.pth\n  verify-checkpoint inspect model.safetensors --json | jq .tensors\n\nExit code 1 when the file cannot be decoded or holds an unsafe global.")
     .action(async (file: string, opts: { json?: boolean; allowGlobal: string[] }) => {
       const result = await inspectFile(file, { allowGlobals: opts.allowGlobal });
@@ -125,7 +125,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     .option("--strict", "warnings count as failures", false)
     .option("--tolerance <n>", "optimizer step tolerance", intArg(0), 20)
     .option("--gradient-accumulation-steps <k>", "used when a checkpoint does not record it", intArg(1))
-    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable)", collect, [] as string[])
+    .option("--allow-global <module.name>", "treat this pickle global as harmless (repeatable; never lifts the unsafe list)", collect, [] as string[])
     .addHelpText("after", '\nExample:\n  RESUME=$(verify-checkpoint latest out/) && python train.py --resume_from "$RESUME"')
     .action(async (dir: string, opts: { strict: boolean; tolerance: number; gradientAccumulationSteps?: number; allowGlobal: string[] }) => {
       const result = await findLatest(dir, { strict: opts.strict, tolerance: opts.tolerance, gradientAccumulationSteps: opts.gradientAccumulationSteps, allowGlobals: opts.allowGlobal });

@@ -9,6 +9,14 @@ import { DEEPSPEED_CODES } from "./codes-deepspeed.js";
 import { RESUME_CODES } from "./codes-resume.js";
 import { REMOTE_CODES } from "./codes-remote.js";
 
+/** How pickle globals are judged, in one paragraph (also in docs/globals.md, "The rule"); `explain GLOBAL_UNSAFE` prints it. */
+const GLOBALS_RULE =
+  "The rule: a global is allowed when torch.load(weights_only=True) accepts it, and known harmless when it is on the documented harmless list. " +
+  "Anything else from Python's standard library (every module of sys.stdlib_module_names, 3.8 to 3.14, builtins included) or from torch is denied by default: an error, even when no scanner lists it yet. " +
+  "Names on the unsafe list (what picklescan, modelscan and fickling flag, and their advisories) are errors always. " +
+  "Globals of other modules on no list (your own classes, sklearn, omegaconf) are warnings. " +
+  "--allow-global module.name makes one exact name harmless: it lifts the default deny and the warning, never the unsafe list. Lists: docs/globals.md.";
+
 export type { CodeDoc } from "./code-doc.js";
 
 /**
@@ -46,8 +54,8 @@ export const CODES = {
   STATE_JSON_INVALID: { message: "{file} is not valid JSON: {reason}", why: "The trainer cannot restore its progress from it.", fix: "Resume from an earlier checkpoint." },
   GLOBALS_ALLOWED: { message: "{file}: {count} pickle global(s), all in torch's weights_only allow-list", why: "Such a file loads with `torch.load(weights_only=True)` and runs no code.", fix: "Nothing." },
   GLOBAL_HARMLESS: { message: "{file}: {global} is outside torch's weights_only allow-list but known harmless ({reason})", why: "`torch.load(weights_only=True)` refuses it unless allowed with `torch.serialization.add_safe_globals`; it runs no code of consequence.", fix: "Nothing, or load with weights_only=False from a trusted source." },
-  GLOBAL_UNKNOWN: { message: "{file}: pickle global {global} (at byte {offset} of its pickle) is not in torch's allow-list nor known to be harmless", why: "Loading it imports and may call code from that module.", fix: "Find out what wrote it; if it is yours and safe, pass `--allow-global {global}`." },
-  GLOBAL_UNSAFE: { message: "{file}: unsafe pickle global {global} at byte {offset} of its pickle ({reason})", why: "Loading this file with `torch.load(weights_only=False)` or `pickle.load` runs code: this is how malicious checkpoints work.", fix: "Do not load it. Find out where it came from." },
+  GLOBAL_UNKNOWN: { message: "{file}: pickle global {global} (at byte {offset} of its pickle) is not in torch's allow-list nor known to be harmless", why: `Loading it imports and may call code from that module. ${GLOBALS_RULE}`, fix: "Find out what wrote it; if it is yours and safe, pass `--allow-global {global}`." },
+  GLOBAL_UNSAFE: { message: "{file}: unsafe pickle global {global} at byte {offset} of its pickle ({reason})", why: `Loading this file with \`torch.load(weights_only=False)\` or \`pickle.load\` runs code: this is how malicious checkpoints work. ${GLOBALS_RULE}`, fix: "Do not load it; find out where it came from. If the reason says \"outside the known-harmless list\" and you trust the file, `--allow-global {global}` accepts that exact name; a name on the unsafe list cannot be allowed." },
   // ---- metadata ----------------------------------------------------------------------------
   PROGRESS_CONSISTENT: { message: "{progress}", why: "The counters say where the resume starts.", fix: "Nothing." },
   STEP_BEYOND_EPOCH: { message: "step {step} is beyond the {totalBatches} batches of an epoch", why: "The counters are inconsistent; the resume would skip past the end of the data.", fix: "Check total_batches (did the data set or batch size change?) and the code that saves `step`." },

@@ -1,7 +1,8 @@
 import { PyBytes, PyCall, PyDict, PyGlobal, PyList, PySet, PyTuple, pyTypeName, type PyValue } from "../formats/pickle/values.js";
-import { GETATTR, PARTIAL, classifyGlobal, normaliseModule } from "./classify.js";
+import { GETATTR, PARTIAL, classifyGlobal, classifyUnlisted, normaliseModule } from "./classify.js";
 import { codeLikeReason, pyRepr } from "./codeStrings.js";
-import { isTrustedTier, type GlobalTier, type SafetyOptions } from "./types.js";
+import { harmlessEntry } from "./harmless.js";
+import { isTrustedTier, type GlobalTier, type HarmlessUse, type SafetyOptions } from "./types.js";
 
 /**
  * Call analysis: the verdicts that depend on what a call is given rather than
@@ -17,6 +18,8 @@ export interface CallJudgement {
   tier: GlobalTier;
   reason: string;
   offset: number;
+  /** An unknown verdict no other verdict carries, so it is reported even though `global` is set. */
+  standalone?: boolean;
 }
 
 const RECONSTRUCTORS = new Set(["copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__"]);
@@ -32,13 +35,16 @@ export function qualnameOf(g: PyGlobal): string {
 export function judgeCallee(call: PyCall, options: SafetyOptions): CallJudgement | undefined {
   const callee = call.callee;
   if (callee instanceof PyGlobal) {
-    if (!ANALYSED_NAMES.has(callee.name)) return undefined; // a torch rebuild, a class: its global verdict says it all
-    const q = qualnameOf(callee);
-    const base = { global: q, module: normaliseModule(callee.module), name: callee.name, offset: call.offset };
-    if (q === GETATTR) return { ...base, ...judgeGetattr(call, options) };
-    if (q === PARTIAL) return { ...base, ...judgePartial(call, options) };
-    if (RECONSTRUCTORS.has(q)) return { ...base, ...judgeReconstructor(q, call, options) };
-    return undefined;
+    if (ANALYSED_NAMES.has(callee.name)) {
+      const q = qualnameOf(callee);
+      const base = { global: q, module: normaliseModule(callee.module), name: callee.name, offset: call.offset };
+      if (q === GETATTR) return { ...base, ...judgeGetattr(call, options) };
+      if (q === PARTIAL) return { ...base, ...judgePartial(call, options) };
+      if (RECONSTRUCTORS.has(q)) return { ...base, ...judgeReconstructor(q, call, options) };
+    }
+    // A class or function: its global verdict says it all, unless its harmless entry does not cover this use.
+    const misuse = restrictedUse(callee, runsInit(call) ? "call" : "rebuild", options);
+    return misuse && { global: undefined, module: normaliseModule(callee.module), name: callee.name, qualname: qualnameOf(callee), ...misuse, offset: call.offset };
   }
   if (callee instanceof PyCall) {
     // getattr(Cls, "name")(...): judge the method being called as the global Cls.name.
@@ -114,21 +120,70 @@ function judgePartial(call: PyCall, options: SafetyOptions): { qualname: string;
   return { qualname, tier: "harmless", reason: `partial around ${funcs.map(describe).join(", ")}` };
 }
 
-/** copyreg._reconstructor(cls, base, state) / __newobj__(cls, ...): as safe as the classes it instantiates. */
-function judgeReconstructor(q: string, call: PyCall, options: SafetyOptions): { qualname: string; tier: GlobalTier; reason: string } {
+/**
+ * Whether a call runs the callee's `__init__` with the file's arguments:
+ * REDUCE does (cls(*args)), NEWOBJ only calls cls.__new__, and INST/OBJ
+ * construct through __init__ only when given arguments.
+ */
+function runsInit(call: PyCall): boolean {
+  if (call.kind === "reduce") return true;
+  if (call.kind === "inst" || call.kind === "obj") return call.args.length > 0;
+  return false;
+}
+
+/**
+ * harmlessEntry per global object: a torch pickle memoizes its rebuild
+ * function once and calls it for every tensor, so this is looked up once.
+ */
+const ENTRIES = new WeakMap<PyGlobal, ReturnType<typeof harmlessEntry> | null>();
+
+function entryOf(g: PyGlobal): ReturnType<typeof harmlessEntry> {
+  let e = ENTRIES.get(g);
+  if (e === undefined) ENTRIES.set(g, (e = harmlessEntry(qualnameOf(g)) ?? null));
+  return e ?? undefined;
+}
+
+const USE_COVERS: Record<HarmlessUse, readonly ("call" | "rebuild")[]> = { any: ["call", "rebuild"], rebuild: ["rebuild"], reference: [] };
+
+/**
+ * The verdict of using a known-harmless global in a way its entry does not
+ * cover (HarmlessUse): judged as if it were not listed. Undefined when the
+ * use is covered, or the global is not on the harmless list.
+ */
+function restrictedUse(g: PyGlobal, path: "call" | "rebuild", options: SafetyOptions): { tier: GlobalTier; reason: string } | undefined {
+  const entry = entryOf(g);
+  if (entry === undefined || USE_COVERS[entry.use].includes(path)) return undefined;
+  const unlisted = classifyUnlisted(g.module, g.name, options);
+  if (isTrustedTier(unlisted.tier)) return undefined; // --allow-global
+  const known = entry.use === "rebuild" ? "known harmless only when rebuilt without __init__" : "known harmless only as a stored value";
+  const how = path === "call" ? "called with arguments the file chooses" : "instantiated";
+  return { tier: unlisted.tier, reason: `${how}, while it is ${known}: ${unlisted.reason}` };
+}
+
+/**
+ * copyreg._reconstructor(cls, base, state) / __newobj__(cls, ...): as safe as
+ * the classes it instantiates. cls is rebuilt without __init__; a base other
+ * than object is called, base.__init__(obj, state).
+ */
+function judgeReconstructor(q: string, call: PyCall, options: SafetyOptions): { qualname: string; tier: GlobalTier; reason: string; standalone?: boolean } {
   const classes = q === "copyreg._reconstructor" ? call.args.slice(0, 2) : call.args.slice(0, 1);
   const qualname = `${q}(${classes.map(describe).join(", ")}${call.args.length > classes.length ? ", ..." : ""})`;
   let tier: GlobalTier = "harmless";
+  let standalone = false;
   const reasons: string[] = [];
-  for (const cls of classes) {
+  for (const [i, cls] of classes.entries()) {
     if (!(cls instanceof PyGlobal)) return { qualname, tier: "unsafe", reason: `instantiates ${describe(cls)}, which is not a class global` };
-    const v = classifyGlobal(cls.module, cls.name, options);
-    if (!isTrustedTier(v.tier)) {
-      tier = v.tier === "unsafe" ? "unsafe" : tier === "unsafe" ? tier : "unknown";
-      reasons.push(`${qualnameOf(cls)} is ${v.tier}`);
-    }
+    const path = i === 1 && qualnameOf(cls) !== "builtins.object" ? "call" : "rebuild";
+    const misuse = restrictedUse(cls, path, options);
+    const v = misuse ?? classifyGlobal(cls.module, cls.name, options);
+    if (isTrustedTier(v.tier)) continue;
+    tier = v.tier === "unsafe" ? "unsafe" : tier === "unsafe" ? tier : "unknown";
+    // A misused harmless class has no warning of its own to carry the verdict: this call's is reported.
+    standalone ||= misuse !== undefined;
+    reasons.push(misuse ? `${qualnameOf(cls)} is ${v.tier} here (${v.reason})` : `${qualnameOf(cls)} is ${v.tier}`);
   }
-  return { qualname, tier, reason: reasons.length ? `instantiates a class that ${reasons.join("; ")}` : `instantiates ${classes.map(describe).join(" / ")}` };
+  const reason = reasons.length ? `instantiates a class that ${reasons.join("; ")}` : `instantiates ${classes.map(describe).join(" / ")}`;
+  return { qualname, tier, reason, ...(standalone ? { standalone } : {}) };
 }
 
 /** A short rendering of a value for verdicts: globals by name, strings as Python reprs. */

@@ -1,6 +1,7 @@
 import { ALLOWED_GLOBALS, ALLOWED_REASON } from "./allowed.js";
-import { HARMLESS_BY_NAME, HARMLESS_PATTERNS } from "./harmless.js";
-import { matchUnsafePrefix } from "./unsafe.js";
+import { deniedNamespace, denyReason } from "./default-deny.js";
+import { harmlessEntry } from "./harmless.js";
+import { UNSAFE_NAME_PATTERNS, matchUnsafePrefix } from "./unsafe.js";
 import { isTrustedTier, type GlobalTier, type SafetyOptions } from "./types.js";
 
 /**
@@ -29,24 +30,50 @@ const DUNDER = /^__.+__$/;
 /** Modules whose bare module object, reached as an attribute, is a gadget on its own. */
 const MODULE_OBJECTS = new Set(["os", "posix", "nt", "sys", "subprocess", "socket", "shutil", "pty", "runpy", "importlib", "ctypes", "pickle", "_pickle", "marshal"]);
 
+/** The pseudo-module of a STACK_GLOBAL whose operands are computed while loading (formats/pickle/ops.ts). */
+const DYNAMIC = "__dynamic__";
+
+/** Real names are a module and a class or function a few levels deep; far longer ones only cost time to judge. */
+const MAX_NAME_PARTS = 32;
+const MAX_NAME_CHARS = 1024;
+
+type Verdict = { tier: GlobalTier; reason: string };
+
 /**
  * The tier of one `module.name` taken on its own. judgePickle refines the
  * globals whose safety depends on their arguments (getattr, functools.partial,
- * copyreg's constructors) call by call.
+ * copyreg's constructors) and on how they are used (HarmlessUse) call by call.
  */
-export function classifyGlobal(module: string, name: string, options: SafetyOptions = {}): { tier: GlobalTier; reason: string } {
+export function classifyGlobal(module: string, name: string, options: SafetyOptions = {}): Verdict {
   const mod = normaliseModule(module);
   const qualname = `${mod}.${name}`;
   if (ALLOWED_GLOBALS.has(qualname)) return { tier: "allowed", reason: ALLOWED_REASON };
-  const harmless = harmlessReason(qualname);
-  if (harmless !== undefined) return { tier: "harmless", reason: harmless };
+  const harmless = harmlessEntry(qualname);
+  if (harmless !== undefined) return { tier: "harmless", reason: harmless.reason };
+  return classifyUnlisted(mod, name, options);
+}
 
+/**
+ * The verdict of a name that is on neither the allowed nor the harmless list,
+ * or that is used in a way its harmless entry does not cover (a rebuild-only
+ * class called with arguments). In order: the unsafe list and the rules on
+ * names (never lifted), `--allow-global`, the default deny of the standard
+ * library and torch, and otherwise unknown.
+ */
+export function classifyUnlisted(module: string, name: string, options: SafetyOptions = {}): Verdict {
+  const mod = normaliseModule(module);
+  const qualname = `${mod}.${name}`;
   if (qualname === GETATTR) {
     return { tier: "unsafe", reason: "getattr reaches any attribute of any object; only getattr(known class, 'NAME') calls are accepted" };
   }
   if (qualname === PARTIAL) {
     return { tier: "unsafe", reason: "functools.partial can wrap any callable; accepted only around allowed or harmless functions" };
   }
+  if (mod === DYNAMIC) {
+    return { tier: "unsafe", reason: "the module or name is computed while loading (STACK_GLOBAL on values other than literal strings), so it can name any global" };
+  }
+  const absurd = absurdName(qualname);
+  if (absurd !== undefined) return { tier: "unsafe", reason: `${absurd}; real pickles name a class or function a few levels deep` };
   const unsafe = unsafeReason(mod, name);
   if (unsafe !== undefined) return { tier: "unsafe", reason: unsafe };
 
@@ -61,20 +88,43 @@ export function classifyGlobal(module: string, name: string, options: SafetyOpti
     }
   }
 
+  // The user's word lifts the default deny (what we do not know), never the unsafe list (what we know is dangerous).
   if (isAllowedByUser(mod, name, options)) return { tier: "harmless", reason: "allowed with --allow-global" };
+  const denied = defaultDeny(mod, name, options);
+  if (denied !== undefined) return { tier: "unsafe", reason: denied };
   return { tier: "unknown", reason: `not on the allow-list or the known-harmless list; loading it imports ${mod} (use --allow-global ${qualname} if you trust it)` };
 }
 
-function harmlessReason(qualname: string): string | undefined {
-  const listed = HARMLESS_BY_NAME.get(qualname);
-  if (listed !== undefined) return listed;
-  return HARMLESS_PATTERNS.find((p) => p.pattern.test(qualname))?.reason;
+/** Why a name is too long to be real, counted without splitting it (a STACK_GLOBAL name can be megabytes). */
+function absurdName(qualname: string): string | undefined {
+  if (qualname.length > MAX_NAME_CHARS) return `a name of ${qualname.length} characters`;
+  let parts = 1;
+  for (let i = qualname.indexOf("."); i >= 0; i = qualname.indexOf(".", i + 1)) parts++;
+  return parts > MAX_NAME_PARTS ? `an attribute path of ${parts} components` : undefined;
+}
+
+/** The standard library and torch are default-deny, also when an attribute path walks into them from another module. */
+function defaultDeny(mod: string, name: string, options: SafetyOptions): string | undefined {
+  const ns = deniedNamespace(mod);
+  if (ns !== undefined) return denyReason(ns, `${mod}.${name}`);
+  // mylib + "logging.FileHandler": the path reaches a module mylib imported. A
+  // last component alone is an attribute, not a module to walk into.
+  const nameParts = name.split(".");
+  for (let j = 0; j < nameParts.length - 1; j++) {
+    if (deniedNamespace(nameParts[j]!) === undefined) continue;
+    const inner = classifyGlobal(nameParts[j]!, nameParts.slice(j + 1).join("."), options);
+    return isTrustedTier(inner.tier) ? undefined : `reaches ${nameParts[j]} through the attribute path ${name}: ${inner.reason}`;
+  }
+  return undefined;
 }
 
 function unsafeReason(mod: string, name: string): string | undefined {
   const parts = [...mod.split("."), ...name.split(".")];
   const direct = matchUnsafePrefix(parts);
   if (direct) return `${direct.prefix}: ${direct.reason}`;
+  const qualname = `${mod}.${name}`;
+  const named = UNSAFE_NAME_PATTERNS.find((p) => p.pattern.test(qualname));
+  if (named) return `${named.label}: ${named.reason}`;
   // An attribute path can walk from any module into a dangerous one
   // (torch + "os.system", numpy + "testing.runstring"): check every suffix
   // that starts inside the name.
@@ -92,7 +142,6 @@ function unsafeReason(mod: string, name: string): string | undefined {
   if (dunder !== undefined) return `the attribute ${dunder} reaches interpreter internals`;
   return undefined;
 }
-
 function isAllowedByUser(mod: string, name: string, options: SafetyOptions): boolean {
   if (!options.allowGlobals?.length) return false;
   const qualname = `${mod}.${name}`;

@@ -55,7 +55,7 @@ export function judgePickle(p: PickleReferences, options: SafetyOptions = {}): G
       list.push(j);
       byGlobal.set(j.global, list);
     }
-    if (j && j.tier !== "allowed" && j.tier !== "harmless" && !(j.global !== undefined && j.tier === "unknown")) {
+    if (j && j.tier !== "allowed" && j.tier !== "harmless" && !(j.global !== undefined && j.tier === "unknown" && !j.standalone)) {
       // An unknown class inside a reconstructor already has its own "unknown" verdict; everything else is new information.
       add({ qualname: j.qualname, module: j.module, name: j.name, tier: j.tier, reason: j.reason, offset: j.offset });
     }

@@ -8,6 +8,8 @@ import { CHECKS } from "../../src/checks/index.js";
 import { ALSO_REPORTED_BY, CHECK_CODES, codeEntries, renderCodesDoc } from "../../src/report/codes-doc.js";
 import { verifyCheckpoint } from "../../src/verify/verify.js";
 import { renderReportJsonSchema } from "../../src/report/json-schema.js";
+import { updateGlobalsDoc } from "../../src/report/globals-doc.js";
+import { HARMLESS_GLOBALS, UNSAFE_PREFIXES } from "../../src/safety/globals.js";
 import { fixture, ROOT, runCli } from "../helpers.js";
 
 const DOC = join(ROOT, "docs", "codes.md");
@@ -101,6 +103,17 @@ describe("explain, completion and --help", () => {
     for (const part of [CODES.SCALER_STATE_MISSING.why, "What to do:", "scaler check", "docs/codes.md#scaler_state_missing"]) assert.ok(run.stdout.replace(/\n  /g, " ").includes(part), part);
   });
 
+  it("explain GLOBAL_UNSAFE and GLOBAL_UNKNOWN state the rule for pickle globals: default deny, the unsafe list, --allow-global", () => {
+    for (const code of ["GLOBAL_UNSAFE", "GLOBAL_UNKNOWN"]) {
+      const run = runCli(["explain", code]);
+      assert.equal(run.code, 0, run.stderr);
+      const text = run.stdout.replace(/\n  /g, " ");
+      for (const part of ["standard library", "or from torch is denied by default", "the unsafe list", "are warnings", "--allow-global module.name", "never the unsafe list", "docs/globals.md"]) {
+        assert.ok(text.includes(part), `${code}: ${part}`);
+      }
+    }
+  });
+
   it("explain without a code lists every code; an unknown code is exit 2 with a suggestion", () => {
     const list = runCli(["explain"]);
     assert.equal(list.code, 0);
@@ -152,5 +165,19 @@ describe("docs/report.schema.json", () => {
     const schema = JSON.parse(committed);
     assert.deepEqual(schema.properties.status.enum, ["passed", "passed_with_warnings", "failed"]);
     assert.ok(schema.required.includes("facts"));
+  });
+});
+
+describe("docs/globals.md", () => {
+  it("its harmless and unsafe tables are what src/safety holds, up to date", () => {
+    const committed = readFileSync(join(ROOT, "docs", "globals.md"), "utf8");
+    assert.equal(committed, updateGlobalsDoc(committed), "docs/globals.md is stale: run npm run docs:codes and commit it");
+    for (const marker of ["<!-- generated:harmless -->", "<!-- generated:unsafe -->"]) assert.ok(committed.includes(marker), marker);
+    // the generated tables name every listed global and every unsafe entry
+    for (const { qualname: q } of HARMLESS_GLOBALS) {
+      const dot = q.lastIndexOf(".");
+      assert.ok(committed.includes(`\`${q}\``) || (committed.includes(`\`${q.slice(0, dot)}\`: `) && committed.includes(`\`${q.slice(dot + 1)}\``)), q);
+    }
+    for (const name of UNSAFE_PREFIXES.keys()) assert.ok(committed.includes(`\`${name}\``), name);
   });
 });

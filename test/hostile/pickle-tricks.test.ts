@@ -42,6 +42,13 @@ describe("hostile input: unsafe globals behind scanner-evasion tricks", () => {
     await expectFlagged(bytes, "builtins.eval");
   });
 
+  it("STACK_GLOBAL whose module and name are computed while loading (builtins.str of bytes): any global, so unsafe", async () => {
+    // str(b'posix', 'ascii') and str(b'system', 'ascii') are calls of a harmless value type; what they name is not known before loading.
+    const computed = (s: string) => pk("cbuiltins\nstr\n", "C", s.length, s, str4("ascii"), 0x86, "R");
+    const bytes = pk(0x80, 4, computed("posix"), computed("system"), 0x93, str4("echo pwned"), 0x85, "R.");
+    await expectFlagged(bytes, "__dynamic__");
+  });
+
   it("builtins.getattr chains: on an __import__ result, and getattr of getattr", async () => {
     const onImport = pk(0x80, 2, "c__builtin__\ngetattr\n(c__builtin__\n__import__\n", str2("os"), 0x85, "R", str2("system"), "tR", str2("id"), 0x85, "R.");
     await expectFlagged(onImport, "getattr");

@@ -402,7 +402,8 @@ test("project fixtures: every zip/legacy reader fixture matches what torch 1.13 
   let checked = 0;
   for (const name of fixtureNames) {
     const exp = JSON.parse(readFileSync(FIX + name, "utf8")) as { file: string; format?: string; hostile?: boolean; zip_prefix?: string; root: Described };
-    if (exp.hostile || (exp.format !== "zip" && exp.format !== "legacy")) continue;
+    // Hostile files, and benign ones recorded by their globals rather than a value tree (gadgets.test.ts), are checked elsewhere.
+    if (exp.hostile || !exp.root || (exp.format !== "zip" && exp.format !== "legacy")) continue;
     await withTorchFile(FIX + exp.file, async (f) => {
       assert.equal(f.format, exp.format, exp.file);
       if (exp.format === "zip") assert.equal(f.archivePrefix, exp.zip_prefix, exp.file);
