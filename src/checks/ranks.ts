@@ -1,3 +1,5 @@
+import type { Code } from "../findings/codes.js";
+import { DCP_CODES } from "../findings/codes-dcp.js";
 import { defineCheck, findings, reporter } from "./define.js";
 
 const r = reporter("ranks");
@@ -10,7 +12,7 @@ const r = reporter("ranks");
 export const ranksCheck = defineCheck({
   id: "ranks",
   title: "Every rank's files, in agreement",
-  codes: ["RANKS_SUMMARY", "RANKS_CONSISTENT"],
+  codes: ["RANKS_SUMMARY", "RANKS_CONSISTENT", ...(Object.keys(DCP_CODES) as Code[])],
   run({ checkpoint: c }) {
     if (c.sharded.length === 0) return { skip: "not a multi-rank save" };
     return findings(

@@ -4,6 +4,7 @@
  * docs/codes.md page and `explain` are generated from this table.
  */
 import type { CodeDoc } from "./code-doc.js";
+import { DCP_CODES } from "./codes-dcp.js";
 import { RANKS_CODES } from "./codes-ranks.js";
 
 export type { CodeDoc } from "./code-doc.js";
@@ -107,6 +108,7 @@ export const CODES = {
   CONFIG_NOT_OBJECT: { message: "{file} holds {type}, expected a JSON object", why: "The model cannot be rebuilt from it.", fix: "Restore config.json." },
   // ---- areas with a table of their own ------------------------------------------------------
   ...RANKS_CODES,
+  ...DCP_CODES,
 } as const satisfies Record<string, CodeDoc>;
 
 export type Code = keyof typeof CODES;

@@ -11,6 +11,7 @@ import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { ExpectedFile, Problem, StateFile, WeightsFile } from "./types.js";
 import { collectTensors, summarise } from "./walk.js";
 import { scanZipMembers } from "../safety/zip-members.js";
+import { sliceSource } from "../storage/slice.js";
 
 /** Raw pickles are read whole; anything bigger is not a pickle we can judge cheaply. */
 const MAX_RAW_PICKLE = 512 * 1024 * 1024;
@@ -37,6 +38,8 @@ export class FileLoader {
   private readonly decoded = new Map<string, Promise<DecodedState>>();
   /** The first-bytes look is taken once per file: examine() and decode() both need it. */
   private readonly sniffed = new Map<string, Promise<{ kind: FileKind; detail: string }>>();
+  /** Slices decoded from inside a larger file: label -> that file, so --deep reports per file. */
+  private readonly sliceOf = new Map<string, string>();
   /** One handle per file for the sniff and the decode, so a zip's central directory is parsed once. */
   private readonly handles = new Map<string, Promise<ByteSource>>();
 
@@ -127,13 +130,34 @@ export class FileLoader {
     return p;
   }
 
+  /**
+   * A torch.save zip stored at bytes [offset, offset + length) of `rel` (a DCP slice), decoded once
+   * and shown as `label`; --deep scans its records in place.
+   */
+  decodeSlice(rel: string, offset: number, length: number, label: string): Promise<DecodedState> {
+    const key = `${rel}\0${offset}\0${length}`;
+    let p = this.decoded.get(key);
+    if (!p) {
+      this.sliceOf.set(label, rel);
+      p = this.decodeTorch(label, async () => sliceSource(await this.handle(rel), offset, length, label));
+      this.decoded.set(key, p);
+    }
+    return p;
+  }
+
   private async decodeNow(rel: string): Promise<DecodedState> {
-    const path = this.abs(rel);
+    try {
+      if ((await this.sniff(rel)).kind === "pickle") return await this.decodeRawPickle(rel);
+    } catch (e) {
+      return { state: { rel, problem: { code: "STATE_UNREADABLE", data: { reason: errorMessage(e) } }, verdicts: [], torchProblems: [] }, scalar: async () => undefined };
+    }
+    return this.decodeTorch(rel, () => this.handle(rel));
+  }
+
+  private async decodeTorch(rel: string, open: () => Promise<ByteSource>): Promise<DecodedState> {
     const none = async () => undefined;
     try {
-      const sniff = await this.sniff(rel);
-      if (sniff.kind === "pickle") return await this.decodeRawPickle(rel);
-      const file = await openTorchFile(path, { file: await this.handle(rel), storageHeaders: this.deep ? "all" : "on-read" });
+      const file = await openTorchFile(this.abs(rel), { file: await open(), storageHeaders: this.deep ? "all" : "on-read" });
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
       const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));
@@ -151,7 +175,7 @@ export class FileLoader {
       const judge = (p: Parameters<typeof judgePickle>[0]) => judgePickle(p, { allowGlobals: this.allowGlobals });
       let partial = e instanceof PickleError ? judge(e.partial) : [];
       // A zip without data.pkl can hide a pickle under another name (picklescan's malicious1_wrong_ext.zip): judge its members too.
-      if (isFormatError(e) && e.code === "TORCH_NO_DATA_PKL") partial = (await scanZipMembers(await this.handle(rel), judge)).verdicts;
+      if (isFormatError(e) && e.code === "TORCH_NO_DATA_PKL") partial = (await scanZipMembers(await open(), judge)).verdicts;
       const state: StateFile = { rel, problem: { code: "STATE_UNREADABLE", data: { reason: errorMessage(e) } }, verdicts: partial, torchProblems: [] };
       return { state, scalar: none };
     }
@@ -222,7 +246,19 @@ export class FileLoader {
     let done = 0;
     const progress = onProgress && ((bytes: number) => onProgress((done += bytes), total));
     const out: IntegrityResult[] = [];
-    for (const [rel, tf] of this.torchByRel) out.push(await scanTorchFile(rel, tf, progress));
+    const byFile = new Map<string, IntegrityResult>();
+    for (const [rel, tf] of this.torchByRel) {
+      const result = await scanTorchFile(rel, tf, progress);
+      const outer = this.sliceOf.get(rel);
+      if (outer === undefined) out.push(result);
+      else {
+        // A file's slices are reported as that file, each record named by its slice.
+        let into = byFile.get(outer);
+        if (!into) byFile.set(outer, (into = { rel: outer, bytesRead: 0, recordsChecked: 0, crcNotRecorded: 0, crcMismatches: [], nonFinite: [], readErrors: [] }));
+        mergeInto(into, result, rel.startsWith(`${outer} `) ? rel.slice(outer.length + 1) : rel);
+      }
+    }
+    out.push(...byFile.values());
     for (const [rel, st] of this.safetensorsByRel) out.push(await scanSafetensors(rel, await this.handle(rel), st, progress));
     return out;
   }
@@ -242,6 +278,15 @@ function weightsProblem(e: unknown): Problem {
   return { code: "WEIGHTS_FILE_INVALID", data: { reason: errorMessage(e), ...(rule ? { rule } : {}) } };
 }
 
+
+function mergeInto(into: IntegrityResult, r: IntegrityResult, slice: string): void {
+  into.bytesRead += r.bytesRead;
+  into.recordsChecked += r.recordsChecked;
+  into.crcNotRecorded += r.crcNotRecorded;
+  into.crcMismatches.push(...r.crcMismatches.map((c) => ({ ...c, record: `${slice}: ${c.record}` })));
+  into.nonFinite.push(...r.nonFinite.map((n) => ({ ...n, tensor: `${slice}: ${n.tensor}` })));
+  into.readErrors.push(...r.readErrors.map((e) => ({ ...e, where: `${slice}: ${e.where}` })));
+}
 
 function mergeVerdicts(list: GlobalVerdict[]): GlobalVerdict[] {
   const byName = new Map<string, GlobalVerdict>();

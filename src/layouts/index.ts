@@ -1,3 +1,4 @@
+import { dcpLayout } from "./dcp.js";
 import type { Layout } from "./define.js";
 import { genericLayout } from "./generic.js";
 import { hfTrainerLayout } from "./hf-trainer.js";
@@ -9,6 +10,7 @@ export const LAYOUTS: readonly Layout[] = [
   trainingStateLayout,
   hfTrainerLayout,
   lightningLayout,
+  dcpLayout,
   genericLayout, // last: it takes anything
 ];
 

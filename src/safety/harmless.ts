@@ -6,6 +6,8 @@
  * goes in with `--allow-global module.name`.
  */
 
+import { DCP_HARMLESS } from "./harmless-dcp.js";
+
 export interface HarmlessEntry {
   qualname: string;
   reason: string;
@@ -69,6 +71,8 @@ export const HARMLESS_GLOBALS: readonly HarmlessEntry[] = [
     qualname: `${m}.AttributeDict`,
     reason: "Lightning's hyper-parameter dict: a dict subclass with attribute access",
   })),
+  // torch.distributed.checkpoint, Megatron-LM and Accelerate state files
+  ...DCP_HARMLESS,
 ];
 
 /** numpy >= 1.25 pickles dtypes through their classes (numpy.dtypes.Float32DType, ...). */

@@ -14,6 +14,8 @@ export function sliceSource(outer: ByteSource, offset: number, length: number, n
   const slice: ByteSource = {
     name,
     size: length,
+    // --deep workers read the slice's records straight from the outer file.
+    ...(outer.localPath === undefined ? {} : { localPath: outer.localPath, localOffset: (outer.localOffset ?? 0) + offset }),
     bytesRead: 0,
     async read(at, n, what = "data") {
       if (!Number.isSafeInteger(at) || !Number.isSafeInteger(n) || at < 0 || n < 0) {

@@ -16,6 +16,8 @@ export interface ByteSource {
   close(): Promise<void>;
   /** A local file's path, for --deep worker threads that open it themselves. Absent for remote objects. */
   readonly localPath?: string;
+  /** Where this source's byte 0 lies in `localPath` (a slice of a larger file); 0 when absent. */
+  readonly localOffset?: number;
 }
 
 export type EntryKind = "file" | "directory" | "fifo" | "device" | "socket" | "other";
