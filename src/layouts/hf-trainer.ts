@@ -52,6 +52,9 @@ async function loadHfTrainer(loader: FileLoader, target: Target, options: Verify
   const files = await examineAll(loader, specs);
   c.expectedFiles = [...files.filter((f) => f.required || f.problem?.code !== "FILE_MISSING"), ...weights.expected, ...nested.flatMap((n) => n.expectedFiles)];
   c.weights = weights.view;
+  // Under FSDP the model is a nested save (pytorch_model_fsdp_0/) and Trainer writes no weights file of its own.
+  const nestedWeights = nested.flatMap((n) => n.weights ?? []);
+  if (weights.expected.length === 0 && nestedWeights.length > 0) c.weights = { ...weights.view, candidates: [], files: nestedWeights };
   c.leftovers = await leftovers(loader);
   const spec = (rel: string) => files.find((f) => f.rel === rel);
   const usable = (rel: string) => (spec(rel)?.problem ? `${rel} is unusable (see required-files)` : undefined);

@@ -181,3 +181,32 @@ describe("dcp: bad input gets a finding, exit 1, nothing read beyond limits", ()
     });
   });
 });
+
+describe("dcp inside other layouts: the host keeps its name, the DCP folders are judged", () => {
+  const HOSTS: Record<string, Want & { layout: string }> = {
+    "hf-trainer-fsdp": { exit: 0, strict: 0, codes: [], layout: "hf-trainer", deep: 0 },
+    "hf-trainer-fsdp-no-optimizer-metadata": { exit: 1, strict: 1, codes: ["DCP_METADATA_MISSING"], layout: "hf-trainer" },
+    "lightning-fsdp": { exit: 0, strict: 0, codes: [], layout: "lightning", deep: 0 },
+    "lightning-fsdp-no-meta": { exit: 1, strict: 1, codes: ["FILE_MISSING"], layout: "lightning" },
+  };
+  for (const [name, want] of Object.entries(HOSTS)) {
+    it(`${name}: ${want.layout}, exit ${want.exit}, strict ${want.strict} ${want.codes.join(", ")}`, () => {
+      const truth = JSON.parse(readFileSync(fixture("checkpoints", "dcp", "hosts", `${name}.expected.json`), "utf8"));
+      const report = expectVerdict(fixture("checkpoints", "dcp", "hosts", name, truth.folder), want, want.layout);
+      if (want.exit === 0) {
+        assert.equal(report.facts.globalStep, truth.global_step);
+        assert.deepEqual([report.facts.optimizerSteps], truth.optimizer_steps);
+        assert.equal(report.facts.worldSize, truth.world_size);
+      }
+    });
+  }
+  it("under FSDP the Trainer's weights and optimizer come from the DCP folders, not from files it never wrote", async () => {
+    const report = await verifyCheckpoint(fixture("checkpoints", "dcp", "hosts", "hf-trainer-fsdp", "checkpoint-500"));
+    const weights = report.checks.find((c) => c.id === "weights")!.findings.map((f) => f.file);
+    assert.deepEqual(weights, ["pytorch_model_fsdp_0: model"]);
+    assert.equal(report.checks.find((c) => c.id === "optimizer-weights")!.status, "pass");
+    const broken = await verifyCheckpoint(fixture("checkpoints", "dcp", "hosts", "hf-trainer-fsdp-no-optimizer-metadata", "checkpoint-500"));
+    assert.equal(broken.checks.find((c) => c.id === "optimizer")!.status, "skip");
+    assert.equal(broken.checks.find((c) => c.id === "scheduler")!.status, "pass");
+  });
+});

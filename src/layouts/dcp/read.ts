@@ -53,10 +53,9 @@ export async function readDcp(loader: FileLoader, rel: string, options: VerifyOp
     const ranks = [...names].map(rankOf).filter((r): r is number => r !== undefined);
     save.describe = `no usable metadata; ${new Set(ranks).size} rank(s) left files`;
     findings.finish();
-    // What this folder would have provided cannot be read; a model-only FSDP folder provides no optimizer anyway.
-    const none = { state: "unavailable" as const, reason: `the DCP metadata in ${rel || "the checkpoint folder"} could not be read` };
-    const parts = /^pytorch_model_fsdp/.test(folderName) ? {} : { optimizer: none, scheduler: none, progress: none };
-    return { save, ...parts, stateFiles: [...stateFiles, ...metaStates.files()], expectedFiles };
+    // The optimizer this folder holds cannot be read (a host must not fall back to a file it never wrote); a model-only FSDP folder holds none.
+    const optimizer = { state: "unavailable" as const, reason: `the DCP metadata in ${rel || "the checkpoint folder"} could not be read` };
+    return { save, ...(/^pytorch_model_fsdp/.test(folderName) ? {} : { optimizer }), stateFiles: [...stateFiles, ...metaStates.files()], expectedFiles };
   }
   const metaFile = at(".metadata");
   if (md.problems.length > 0) add({ level: "error", code: "DCP_METADATA_INVALID", data: { file: metaFile, reason: md.problems.slice(0, 3).join("; ") + (md.problems.length > 3 ? ` (and ${md.problems.length - 3} more)` : "") }, file: metaFile });
