@@ -5,6 +5,7 @@
  */
 import type { CodeDoc } from "./code-doc.js";
 import { DCP_CODES } from "./codes-dcp.js";
+import { MEGATRON_CODES } from "./codes-megatron.js";
 import { RANKS_CODES } from "./codes-ranks.js";
 
 export type { CodeDoc } from "./code-doc.js";
@@ -109,6 +110,7 @@ export const CODES = {
   // ---- areas with a table of their own ------------------------------------------------------
   ...RANKS_CODES,
   ...DCP_CODES,
+  ...MEGATRON_CODES,
 } as const satisfies Record<string, CodeDoc>;
 
 export type Code = keyof typeof CODES;

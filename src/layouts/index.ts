@@ -3,6 +3,7 @@ import type { Layout } from "./define.js";
 import { genericLayout } from "./generic.js";
 import { hfTrainerLayout } from "./hf-trainer.js";
 import { lightningLayout } from "./lightning.js";
+import { megatronLayout } from "./megatron.js";
 import { trainingStateLayout } from "./training-state.js";
 
 /** The layouts, most specific first: detection asks them in this order and the first that recognises the path wins. */
@@ -10,6 +11,7 @@ export const LAYOUTS: readonly Layout[] = [
   trainingStateLayout,
   hfTrainerLayout,
   lightningLayout,
+  megatronLayout,
   dcpLayout,
   genericLayout, // last: it takes anything
 ];

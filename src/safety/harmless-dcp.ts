@@ -18,4 +18,7 @@ export const DCP_HARMLESS: readonly { qualname: string; reason: string }[] = [
   { qualname: "torch.distributed._shard.checkpoint.filesystem._StorageInfo", reason: `DCP metadata (torch 1.13 prototype): ${DATACLASS}` },
   { qualname: "torch.distributed._shard.sharded_tensor.metadata.TensorProperties", reason: `DCP metadata (torch <= 2.1): ${DATACLASS}` },
   { qualname: "torch.distributed._shard.sharded_tensor.metadata.MEM_FORMAT_ENCODING", reason: `DCP metadata (torch <= 2.1): ${ENUM}` },
+  // Megatron-LM: enums its saved argparse.Namespace holds
+  ...["AttnBackend", "AttnMaskType", "AttnType", "LayerType", "ModelType"].map((e) => ({ qualname: `megatron.core.transformer.enums.${e}`, reason: `Megatron-LM: ${ENUM}` })),
+  { qualname: "megatron.core.enums.ModelType", reason: `Megatron-LM: ${ENUM}` },
 ];

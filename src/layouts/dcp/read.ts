@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import type { VerifyOptions } from "../../core/options.js";
 import { formatBytes } from "../../core/units.js";
-import { Tensor } from "../../formats/pickle/values.js";
+import { Tensor, type PyDict } from "../../formats/pickle/values.js";
 import type { DirEntry } from "../../storage/types.js";
 import type { FileLoader } from "../file-loader.js";
 import type { NestedRead } from "../nested-types.js";
@@ -18,6 +18,12 @@ const MAX_PER_CODE = 10;
 const OVERLAP_BUDGET = 5_000_000;
 const RANK_METADATA = /^__(\d{1,9})\.metadata$/;
 
+/** A DCP read, with the rebuilt state dict for a host that reads its own items (Megatron's common state). */
+export interface DcpRead extends NestedRead {
+  tree?: PyDict;
+  scalar?: (t: Tensor) => Promise<number | undefined>;
+}
+
 /**
  * A torch.distributed.checkpoint folder (`rel`, "" = the checkpoint root),
  * judged by research/distributed-layouts.md section 2: `.metadata` (or the
@@ -27,7 +33,7 @@ const RANK_METADATA = /^__(\d{1,9})\.metadata$/;
  * located and bounded, and with --deep decoded, compared with their chunk and
  * CRC-checked.
  */
-export async function readDcp(loader: FileLoader, rel: string, options: VerifyOptions, folderName: string): Promise<NestedRead> {
+export async function readDcp(loader: FileLoader, rel: string, options: VerifyOptions, folderName: string): Promise<DcpRead> {
   const entries = await loader.list(rel);
   const names = new Set(entries.filter((e) => e.kind === "file").map((e) => e.name));
   const findings = collector();
@@ -82,6 +88,8 @@ export async function readDcp(loader: FileLoader, rel: string, options: VerifyOp
     stateFiles: [...stateFiles, ...metaStates.files(), ...values.judged.files()],
     expectedFiles,
     weights: parts.weights ? [parts.weights] : [],
+    tree: values.tree,
+    scalar: values.scalar,
   };
 }
 
