@@ -4,6 +4,7 @@
  * docs/codes.md page and `explain` are generated from this table.
  */
 import type { CodeDoc } from "./code-doc.js";
+import { ACCELERATE_CODES } from "./codes-accelerate.js";
 import { DCP_CODES } from "./codes-dcp.js";
 import { MEGATRON_CODES } from "./codes-megatron.js";
 import { RANKS_CODES } from "./codes-ranks.js";
@@ -111,6 +112,7 @@ export const CODES = {
   ...RANKS_CODES,
   ...DCP_CODES,
   ...MEGATRON_CODES,
+  ...ACCELERATE_CODES,
 } as const satisfies Record<string, CodeDoc>;
 
 export type Code = keyof typeof CODES;

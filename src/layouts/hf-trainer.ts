@@ -2,6 +2,7 @@ import * as z from "zod";
 import { PyCall, isDict, toNumber, type PyValue } from "../formats/pickle/values.js";
 import type { VerifyOptions } from "../core/options.js";
 import { defineLayout, savedName, type Target } from "./define.js";
+import { holdsAccelerate } from "./accelerate/files.js";
 import { nestedPart, readNested } from "./nested.js";
 import { baseCheckpoint, examineAll, leftovers } from "./common.js";
 import type { FileLoader } from "./file-loader.js";
@@ -28,6 +29,8 @@ export const hfTrainerLayout = defineLayout({
   detect: (t) => {
     if (t.kind !== "folder") return undefined;
     if (FOLDER.test(t.name)) return "a Trainer checkpoint-N folder";
+    // Accelerate's save_state also writes optimizer.bin; its random_states_N.pkl are its own.
+    if (holdsAccelerate(t.entries) && !t.entries.some((e) => e.name === "trainer_state.json")) return undefined;
     return t.entries.some((e) => MARKERS.includes(savedName(e.name))) ? "Hugging Face Trainer files present" : undefined;
   },
   load: (loader, target, options) => loadHfTrainer(loader, target, options),

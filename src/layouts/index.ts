@@ -1,3 +1,4 @@
+import { accelerateLayout } from "./accelerate.js";
 import { dcpLayout } from "./dcp.js";
 import type { Layout } from "./define.js";
 import { genericLayout } from "./generic.js";
@@ -13,6 +14,7 @@ export const LAYOUTS: readonly Layout[] = [
   lightningLayout,
   megatronLayout,
   dcpLayout,
+  accelerateLayout,
   genericLayout, // last: it takes anything
 ];
 
