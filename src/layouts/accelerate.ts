@@ -25,8 +25,7 @@ export const accelerateLayout = defineLayout({
   takes: ["folder"],
   detect: (t) => {
     if (t.kind !== "folder") return undefined;
-    if (holdsAccelerate(t.entries)) return "Accelerate save_state files (random_states_N.pkl, custom_checkpoint_N.pkl)";
-    return t.entries.some((e) => e.name === "scheduler.bin" || e.name === "sampler.bin") ? "Accelerate save_state files (scheduler.bin)" : undefined;
+    return holdsAccelerate(t.entries) ? "Accelerate save_state files (random_states_N.pkl, scheduler.bin, custom_checkpoint_N.pkl)" : undefined;
   },
   load: (loader, target, options) => loadAccelerate(loader, target as Target & { kind: "folder" }, options),
 });

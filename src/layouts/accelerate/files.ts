@@ -8,9 +8,9 @@ const CUSTOM = /^custom_checkpoint_(\d+)\.pkl$/;
 const OPTIMIZER = /^optimizer(?:_(\d+))?\.bin$/;
 const SCHEDULER = /^scheduler(?:_(\d+))?\.bin$/;
 
-/** accelerate's files that no other framework writes (Trainer's are rng_state*.pth). */
+/** accelerate's files that no other framework writes (Trainer's are rng_state*.pth and scheduler.pt). */
 export function holdsAccelerate(entries: DirEntry[]): boolean {
-  return entries.some((e) => e.kind === "file" && (RNG.test(e.name) || CUSTOM.test(e.name)));
+  return entries.some((e) => e.kind === "file" && (RNG.test(e.name) || CUSTOM.test(e.name) || SCHEDULER.test(e.name) || e.name === "sampler.bin"));
 }
 
 export interface AccelerateFiles {
