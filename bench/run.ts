@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, sta
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchMultiRank } from "./multirank.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url)); // dist-test/bench/run.js -> repo root
 const PYTHON = "/usr/bin/python3";
@@ -228,6 +229,7 @@ function main(): number {
     console.log(`\nDefault mode across sizes: ${defaults.map((r) => `${r.size} ${r.median.toFixed(0)} ms / ${r.peakMb} MB`).join("; ")}`);
   }
   for (const n of notes) console.log(`note: ${n}`);
+  if (!COLD) console.log(benchMultiRank(ROOT, CACHE, PYTHON, BIN, RUNS).join("\n"));
   console.log(`\nLoad average (1 min) at the start ${loadStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores${
     Math.max(loadStart, loadavg()[0]!) > cpus().length / 2 ? ": the machine was busy, so the numbers are noisy; rerun on a quiet machine" : ""}.`);
   if (KEEP) console.log(`\nCheckpoints kept under ${CACHE} (BENCH_KEEP=1).`);

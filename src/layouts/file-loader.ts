@@ -134,12 +134,12 @@ export class FileLoader {
    * A torch.save zip stored at bytes [offset, offset + length) of `rel` (a DCP slice), decoded once
    * and shown as `label`; --deep scans its records in place.
    */
-  decodeSlice(rel: string, offset: number, length: number, label: string): Promise<DecodedState> {
+  decodeSlice(rel: string, offset: number, length: number, label: string, prefetched?: Buffer): Promise<DecodedState> {
     const key = `${rel}\0${offset}\0${length}`;
     let p = this.decoded.get(key);
     if (!p) {
       this.sliceOf.set(label, rel);
-      p = this.decodeTorch(label, async () => sliceSource(await this.handle(rel), offset, length, label));
+      p = this.decodeTorch(label, async () => sliceSource(await this.handle(rel), offset, length, label, prefetched));
       this.decoded.set(key, p);
     }
     return p;

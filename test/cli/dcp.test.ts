@@ -74,7 +74,7 @@ describe("dcp fixtures (spawned CLI)", () => {
   }
 
   it("a torchtitan step-1000 of 4 ranks: layout dcp, globalStep and worldSize as the generator recorded them", () => {
-    const truth = JSON.parse(readFileSync(fixture("checkpoints", "dcp", "torchtitan.expected.json"), "utf8")).checkpoints["step-1000"];
+    const truth = JSON.parse(readFileSync(fixture("checkpoints", "dcp", "torchtitan", "checkpoint.expected.json"), "utf8")).checkpoints["step-1000"];
     const report = expectVerdict(fixture("checkpoints", "dcp", "torchtitan", "checkpoint", "step-1000"), { exit: 0, strict: 0, codes: [], deep: 0 });
     assert.equal(report.facts.globalStep, truth.train_state_step);
     assert.equal(report.facts.worldSize, truth.world_size);

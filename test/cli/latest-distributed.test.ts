@@ -12,7 +12,7 @@ describe("latest: what each framework's own resume would pick, when it passes", 
     const dir = fixture("checkpoints", "dcp", "torchtitan", "checkpoint");
     const run = runCli(["latest", dir]);
     assert.equal(run.code, 0);
-    assert.equal(run.stdout, `${join(dir, expected("dcp", "torchtitan.expected.json").latest)}\n`);
+    assert.equal(run.stdout, `${join(dir, expected("dcp", "torchtitan", "checkpoint.expected.json").latest)}\n`);
     assert.match(run.stderr, /step-1500: DCP_METADATA_MISSING/);
   });
 
@@ -20,7 +20,7 @@ describe("latest: what each framework's own resume would pick, when it passes", 
     const dir = fixture("checkpoints", "accelerate", "project", "checkpoints");
     const run = runCli(["latest", dir]);
     assert.equal(run.code, 0);
-    assert.equal(run.stdout, `${join(dir, expected("accelerate", "project.expected.json").latest)}\n`);
+    assert.equal(run.stdout, `${join(dir, expected("accelerate", "project", "checkpoints.expected.json").latest)}\n`);
     assert.match(run.stderr, /checkpoint_2: FILE_MISSING: random_states_0\.pkl/);
   });
 

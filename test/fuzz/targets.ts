@@ -1,13 +1,13 @@
 /**
  * What the fuzzer mutates: every input file under fixtures/readers and
  * fixtures/checkpoints. A file inside a checkpoint folder is mutated in a
- * private copy of that folder (same folder name, so layout detection sees
- * what it would see), then restored; a single file is written on its own.
+ * private copy of the whole checkpoint (same folder name, so layout detection
+ * sees what it would see), then restored; a single file is written on its own.
  * The fixtures themselves are only ever read.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { FIXTURES } from "../helpers.js";
 
 export interface Target {
@@ -28,13 +28,28 @@ export function discoverTargets(): Target[] {
     const isFolder = dir.includes(`${join("fixtures", "checkpoints")}/`) && !dir.endsWith("lightning") && files.length > 0;
     for (const f of files) {
       const fixture = relative(FIXTURES, join(dir, f.name));
-      out.push(isFolder ? { fixture, folder: relative(FIXTURES, dir), rel: f.name } : { fixture, rel: f.name });
+      const root = isFolder ? checkpointRoot(dir) : undefined;
+      out.push(root ? { fixture, folder: relative(FIXTURES, root), rel: relative(root, join(dir, f.name)) } : { fixture, rel: f.name });
     }
     for (const e of entries) if (e.isDirectory()) walk(join(dir, e.name));
   };
   walk(join(FIXTURES, "readers"));
   walk(join(FIXTURES, "checkpoints"));
   return out;
+}
+
+/**
+ * The checkpoint a file belongs to, verified whole so layout detection sees
+ * what it would see (a DCP optimizer_0/ inside a Trainer checkpoint-N, a
+ * Megatron mp_rank folder inside its save): the nearest folder whose parent is
+ * marked by a `<parent>.expected.json` beside it, else the file's own folder.
+ */
+function checkpointRoot(dir: string): string {
+  const top = join(FIXTURES, "checkpoints");
+  for (let d = dir; d.startsWith(`${top}/`) && dirname(d) !== top; d = dirname(d)) {
+    if (existsSync(`${dirname(d)}.expected.json`)) return d;
+  }
+  return dir;
 }
 
 /** Private copies of the fixture folders; one file is swapped for a mutant and put back. */

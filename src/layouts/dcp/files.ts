@@ -28,17 +28,23 @@ export async function checkFiles(md: DcpMetadata, rel: string, entries: DirEntry
   const metaFile = posix.join(rel, ".metadata");
   checkIndex(md, metaFile, add);
   const byFile = new Map<string, StorageEntry[]>();
+  const safe = new Map<string, boolean>();
   for (const e of md.storage) {
-    if (!safeName(e.file)) {
+    let ok = safe.get(e.file);
+    if (ok === undefined) safe.set(e.file, (ok = safeName(e.file)));
+    if (!ok) {
       add({ level: "error", code: "DCP_RANGE_INVALID", data: { fqn: e.fqn, file: e.file, reason: "its relative_path leads outside the checkpoint folder; it was not opened" }, file: metaFile });
       continue;
     }
-    byFile.set(e.file, [...(byFile.get(e.file) ?? []), e]);
+    const list = byFile.get(e.file);
+    if (list) list.push(e);
+    else byFile.set(e.file, [e]);
   }
   const facts: FileFacts = { ranks: [], files: byFile.size, bytes: 0, safetensorsFiles: [], usable: [] };
+  const infos = new Map(await Promise.all([...byFile.keys()].map(async (name) => [name, await stat(posix.join(rel, name))] as const)));
   for (const [name, list] of byFile) {
     const where = posix.join(rel, name);
-    const info = await stat(where);
+    const info = infos.get(name);
     if (!info || info.kind !== "file") {
       const reason = info ? `it is a ${info.kind}, not a file` : "it does not exist";
       add({ level: "error", code: "DCP_FILE_MISSING", data: { file: where, reason, count: list.length, example: list[0]!.fqn }, file: where });
@@ -77,24 +83,23 @@ export function rankOf(name: string): number | undefined {
 
 /** Each chunk and bytes item has its entry; an entry that matches nothing is reported too (the loader ignores it). */
 function checkIndex(md: DcpMetadata, file: string, add: (f: RankFinding) => void): void {
-  const keys = new Set(md.storage.map((e) => entryKey(e.fqn, e.offset)));
+  const unmatched = new Map<string, StorageEntry>();
+  for (const e of md.storage) unmatched.set(entryKey(e.fqn, e.offset), e);
+  const found = new Set<string>();
   let missing = 0;
   let example = "";
   for (const item of md.items.values()) {
     const wanted = item.kind === "bytes" ? [entryKey(item.fqn)] : item.chunks.map((c) => entryKey(item.fqn, c.offsets));
     for (const k of wanted) {
-      if (keys.has(k)) continue;
+      if (unmatched.delete(k) || found.has(k)) {
+        found.add(k);
+        continue;
+      }
       if (missing++ === 0) example = item.kind === "bytes" ? item.fqn : `${item.fqn} at [${k.slice(item.fqn.length + 1)}]`;
     }
   }
   if (missing > 0) add({ level: "error", code: "DCP_STORAGE_MISSING", data: { count: missing, example }, file });
-  const known = new Set<string>();
-  for (const item of md.items.values()) {
-    if (item.kind === "bytes") known.add(entryKey(item.fqn));
-    else for (const c of item.chunks) known.add(entryKey(item.fqn, c.offsets));
-  }
-  const stray = md.storage.filter((e) => !known.has(entryKey(e.fqn, e.offset)));
-  if (stray.length > 0) add({ level: "warn", code: "DCP_STORAGE_UNKNOWN", data: { count: stray.length, example: stray[0]!.fqn }, file });
+  if (unmatched.size > 0) add({ level: "warn", code: "DCP_STORAGE_UNKNOWN", data: { count: unmatched.size, example: unmatched.values().next().value!.fqn }, file });
 }
 
 function entryKey(fqn: string, offset?: number[]): string {

@@ -32,7 +32,11 @@ type Usable = FileFacts["usable"][number];
  */
 export async function readValues(loader: FileLoader, folder: string, md: DcpMetadata, usable: Usable[], add: (f: RankFinding) => void): Promise<DcpValues> {
   const entries = new Map<string, Usable[]>();
-  for (const e of usable) entries.set(e.fqn, [...(entries.get(e.fqn) ?? []), e]);
+  for (const e of usable) {
+    const list = entries.get(e.fqn);
+    if (list) list.push(e);
+    else entries.set(e.fqn, [e]);
+  }
   const tree = new PyDict();
   const placeholders = new Map<Tensor, Usable>();
   // Tensors inside decoded items (the 1.13 prototype saved a whole optimizer state as one item) are read through their item.
@@ -40,6 +44,7 @@ export async function readValues(loader: FileLoader, folder: string, md: DcpMeta
   const judged = new JudgedSlices(folder);
   let decoded = 0;
   let skipped = 0;
+  const prefetched = await prefetch(loader, md, usable);
   for (const item of md.items.values()) {
     const path = md.plannerData?.get(item.fqn) ?? [item.fqn];
     if (item.kind === "tensor") {
@@ -56,7 +61,7 @@ export async function readValues(loader: FileLoader, folder: string, md: DcpMeta
       continue;
     }
     decoded++;
-    const d = await loader.decodeSlice(e.path, e.start, e.length, sliceLabel(e));
+    const d = await loader.decodeSlice(e.path, e.start, e.length, sliceLabel(e), prefetched.get(e));
     if (d.state.problem) {
       add({ level: "error", code: "DCP_BYTES_ITEM_UNREADABLE", data: { fqn: item.fqn, file: e.path, reason: String(d.state.problem.data["reason"] ?? "") }, file: e.path });
     }
@@ -76,6 +81,33 @@ export async function readValues(loader: FileLoader, folder: string, md: DcpMeta
     return d.value instanceof Tensor && d.value.numel === 1 ? d.scalar(d.value) : undefined;
   };
   return { tree, scalar, judged };
+}
+
+/** Per file, the non-tensor items' span is read once when it is small and dense (torch writes them first, back to back). */
+const MAX_PREFETCH = 16 * 1024 * 1024;
+
+async function prefetch(loader: FileLoader, md: DcpMetadata, usable: Usable[]): Promise<Map<Usable, Buffer>> {
+  const byFile = new Map<string, Usable[]>();
+  for (const e of usable) {
+    if (e.offset || e.transformed || md.items.get(e.fqn)?.kind !== "bytes") continue;
+    const list = byFile.get(e.path);
+    if (list) list.push(e);
+    else byFile.set(e.path, [e]);
+  }
+  const out = new Map<Usable, Buffer>();
+  for (const [path, list] of byFile) {
+    const start = Math.min(...list.map((e) => e.start));
+    const end = Math.max(...list.map((e) => e.start + e.length));
+    const used = list.reduce((n, e) => n + e.length, 0);
+    if (list.length < 2 || end - start > MAX_PREFETCH || used * 2 < end - start) continue;
+    try {
+      const span = await (await loader.handle(path)).read(start, end - start, `non-tensor items of ${path}`);
+      for (const e of list) out.set(e, span.subarray(e.start - start, e.start - start + e.length));
+    } catch {
+      // Read one by one instead; each read reports its own problem.
+    }
+  }
+  return out;
 }
 
 /** How a slice is named in findings: its file, byte range and item. */
