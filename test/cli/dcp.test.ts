@@ -62,6 +62,8 @@ const CASES: Record<string, Want> = {
   "warn-step-mismatch": { exit: 0, strict: 1, codes: ["OPTIMIZER_STEP_MISMATCH", "SCHEDULER_STEP_MISMATCH"] },
   "warn-folder-step": { exit: 0, strict: 1, codes: ["FOLDER_STEP_MISMATCH"] },
   "warn-dataloader-ranks": { exit: 0, strict: 1, codes: ["DCP_DATALOADER_RANKS"] },
+  "warn-safetensors-model-only": { exit: 0, strict: 1, codes: ["OPTIMIZER_STATE_MISSING"] },
+  "error-safetensors-truncated": { exit: 1, strict: 1, codes: ["DCP_SAFETENSORS_INVALID"] },
   "deep-slice-shape": { exit: 0, strict: 0, codes: [], deep: 1, deepCodes: ["DCP_SLICE_INVALID"] },
   "deep-slice-bitflip": { exit: 0, strict: 0, codes: [], deep: 1, deepCodes: ["CRC_MISMATCH"] },
 };
@@ -85,7 +87,7 @@ describe("dcp fixtures (spawned CLI)", () => {
   });
 
   it("the per-rank and 1.13 saves report the world size of their rank files", async () => {
-    for (const name of ["ok-per-rank-metadata", "ok-torch-1.13-prototype", "ok-torchtitan-2ranks"]) {
+    for (const name of ["ok-per-rank-metadata", "ok-torch-1.13-prototype", "ok-torchtitan-2ranks", "warn-safetensors-model-only"]) {
       const report = await verifyCheckpoint(caseDir(name));
       assert.equal(report.facts.worldSize, expected(name)["world_size"], name);
     }

@@ -12,8 +12,11 @@ export interface FileFacts {
   ranks: number[];
   files: number;
   bytes: number;
-  /** Files whose items all start at one offset: the safetensors serialization (one blob per file). */
-  safetensorsFiles: string[];
+  /**
+   * Files that may be the safetensors serialization (one blob per file: every item at one offset),
+   * with the tiling finding to report if they turn out not to be.
+   */
+  safetensorsFiles: { path: string; size: number; unlessSafetensors?: RankFinding }[];
   /** Entries inside files that exist, with their path from the checkpoint root: safe to read. */
   usable: (StorageEntry & { path: string })[];
 }
@@ -51,7 +54,7 @@ export async function checkFiles(md: DcpMetadata, rel: string, entries: DirEntry
       continue;
     }
     facts.bytes += info.size;
-    checkRanges(where, list, info.size, add, facts);
+    checkRanges(where, list, info.size, add, facts, md);
     for (const e of list) if (e.length > 0 && e.start + e.length <= info.size) facts.usable.push({ ...e, path: where });
   }
   const ranks = new Set<number>();
@@ -107,7 +110,7 @@ function entryKey(fqn: string, offset?: number[]): string {
 }
 
 /** Every entry inside the file, and (plain torch.save items) the entries tiling it exactly. */
-function checkRanges(file: string, list: StorageEntry[], size: number, add: (f: RankFinding) => void, facts: FileFacts): void {
+function checkRanges(file: string, list: StorageEntry[], size: number, add: (f: RankFinding) => void, facts: FileFacts, md: DcpMetadata): void {
   const outside = list.filter((e) => e.start + e.length > size);
   const empty = list.filter((e) => e.length === 0);
   if (outside.length > 0) {
@@ -121,20 +124,26 @@ function checkRanges(file: string, list: StorageEntry[], size: number, add: (f: 
   }
   if (list.some((e) => e.transformed)) return; // encoded bytes: only their bounds can be checked
   if (list.length > 1 && list.every((e) => e.start === list[0]!.start)) {
-    facts.safetensorsFiles.push(file);
+    facts.safetensorsFiles.push({ path: file, size });
     return;
   }
+  const problem = tiling(file, list, size);
+  // One tensor item that does not fill its file may be a one-tensor safetensors blob: looked at before judging.
+  if (problem && list.length === 1 && md.items.get(list[0]!.fqn)?.kind === "tensor") facts.safetensorsFiles.push({ path: file, size, unlessSafetensors: problem });
+  else if (problem) add(problem);
+}
+
+function tiling(file: string, list: StorageEntry[], size: number): RankFinding | undefined {
   const sorted = [...list].sort((a, b) => a.start - b.start);
   let end = 0;
   for (const e of sorted) {
     if (e.start !== end) {
       const reason = e.start > end ? `bytes ${end}..${e.start} belong to no item (before ${e.fqn})` : `${e.fqn} starts at byte ${e.start}, inside the previous item (which ends at ${end})`;
-      add({ level: "error", code: "DCP_FILE_TILING", data: { file, reason }, file });
-      return;
+      return { level: "error", code: "DCP_FILE_TILING", data: { file, reason }, file };
     }
     end = e.start + e.length;
   }
-  if (end !== size) add({ level: "error", code: "DCP_FILE_TILING", data: { file, reason: `${size - end} bytes after the last item (${end}..${size}) belong to no item` }, file });
+  return end === size ? undefined : { level: "error", code: "DCP_FILE_TILING", data: { file, reason: `${size - end} bytes after the last item (${end}..${size}) belong to no item` }, file };
 }
 
 /** A relative_path torch joins to the folder: it must stay inside it. */

@@ -10,6 +10,7 @@ import { checkFiles, listText, rankOf, type FileFacts } from "./files.js";
 import { checkGeometry } from "./geometry.js";
 import { MetadataShapeError, parseMetadata, type DcpMetadata, type Item } from "./metadata.js";
 import { partsOf } from "./parts.js";
+import { checkSafetensorsFiles } from "./safetensors.js";
 import { JudgedSlices, readValues, sliceLabel } from "./values.js";
 
 /** Findings of one kind beyond this many are counted, not listed: one broken file must not flood the report. */
@@ -70,6 +71,7 @@ export async function readDcp(loader: FileLoader, rel: string, options: VerifyOp
   checkPlannerData(md, metaFile, add);
   if (md.items.size === 0) add({ level: "warn", code: "DCP_EMPTY", data: { file: metaFile }, file: metaFile });
   const facts = await checkFiles(md, rel, entries, (r) => loader.stat(r), add);
+  await checkSafetensorsFiles(loader, facts, add);
   const values = await readValues(loader, rel, md, facts.usable, add);
   const parts = await partsOf(values.tree, rel || "DCP save", folderName, sampled(values.scalar, options.deep), add);
   if (options.deep) await checkSlices(loader, md, facts, values.judged, add);
@@ -177,7 +179,7 @@ function checkPlannerData(md: DcpMetadata, file: string, add: (f: RankFinding) =
 async function checkSlices(loader: FileLoader, md: DcpMetadata, facts: FileFacts, judged: JudgedSlices, add: (f: RankFinding) => void): Promise<void> {
   let checked = 0;
   let bad = 0;
-  const skip = new Set(facts.safetensorsFiles);
+  const skip = new Set(facts.safetensorsFiles.filter((f) => !f.unlessSafetensors).map((f) => f.path));
   for (const e of facts.usable) {
     if (!e.offset || e.transformed || skip.has(e.path)) continue;
     const item = md.items.get(e.fqn);
