@@ -8,7 +8,8 @@ const DCP_METADATA = ["Metadata", "TensorStorageMetadata", "BytesStorageMetadata
  * The harmless tier's entries for DCP, Megatron-LM and Accelerate files
  * (research/distributed-layouts.md sections 2.2, 3.1, 4.1): the classes a
  * DCP `.metadata` pickles (torch 2.x, and the 1.13 prototype under
- * torch.distributed._shard), and the enums those frameworks' states hold.
+ * torch.distributed._shard), the enums Megatron's saved arguments hold, and
+ * the sampler object Accelerate's sampler.bin is.
  */
 export const DCP_HARMLESS: readonly { qualname: string; reason: string }[] = [
   ...DCP_METADATA.map((c) => ({ qualname: `torch.distributed.checkpoint.metadata.${c}`, reason: `DCP metadata: ${DATACLASS}` })),
@@ -21,4 +22,6 @@ export const DCP_HARMLESS: readonly { qualname: string; reason: string }[] = [
   // Megatron-LM: enums its saved argparse.Namespace holds
   ...["AttnBackend", "AttnMaskType", "AttnType", "LayerType", "ModelType"].map((e) => ({ qualname: `megatron.core.transformer.enums.${e}`, reason: `Megatron-LM: ${ENUM}` })),
   { qualname: "megatron.core.enums.ModelType", reason: `Megatron-LM: ${ENUM}` },
+  // Accelerate's sampler.bin pickles the sampler object itself
+  { qualname: "accelerate.data_loader.SeedableRandomSampler", reason: "a torch RandomSampler subclass rebuilt without __init__ (unpickling only sets its attributes); the dataset and generator it holds are judged on their own" },
 ];
