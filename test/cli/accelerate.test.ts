@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { cpSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ReportSchema } from "../../src/verify/schema.js";
 import { fixture, runCli } from "../helpers.js";
@@ -60,5 +61,19 @@ describe("accelerate fixtures (spawned CLI)", () => {
   it("a folder with optimizer.bin and random_states_N.pkl is Accelerate's, not a Trainer's", () => {
     const report = JSON.parse(runCli([caseDir("ok-ddp-2proc"), "--json"]).stdout);
     assert.match(report.checks[0].findings.find((f: { code: string }) => f.code === "LAYOUT_DETECTED").message, /Accelerate save_state files/);
+  });
+
+  it("an RNG file without Accelerate's keys is a warning naming them", () => {
+    const root = mkdtempSync(join(tmpdir(), "vc-accelerate-"));
+    try {
+      const dir = join(root, "step_500");
+      cpSync(caseDir("ok-ddp-2proc"), dir, { recursive: true });
+      copyFileSync(join(dir, "scheduler.bin"), join(dir, "random_states_1.pkl"));
+      const report = JSON.parse(runCli([dir, "--json"]).stdout);
+      const f = report.checks.flatMap((c: { findings: { code: string; message: string }[] }) => c.findings).find((x: { code: string }) => x.code === "ACCELERATE_RNG_INCOMPLETE");
+      assert.match(f.message, /random_states_1\.pkl lacks step, random_state, torch_manual_seed/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

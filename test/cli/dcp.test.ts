@@ -64,6 +64,8 @@ const CASES: Record<string, Want> = {
   "warn-dataloader-ranks": { exit: 0, strict: 1, codes: ["DCP_DATALOADER_RANKS"] },
   "warn-safetensors-model-only": { exit: 0, strict: 1, codes: ["OPTIMIZER_STATE_MISSING"] },
   "error-safetensors-truncated": { exit: 1, strict: 1, codes: ["DCP_SAFETENSORS_INVALID"] },
+  "warn-planner-data": { exit: 0, strict: 1, codes: ["DCP_PLANNER_DATA_MISMATCH"] },
+  "error-storage-unknown-entry": { exit: 1, strict: 1, codes: ["DCP_STORAGE_UNKNOWN", "DCP_FILE_TILING"] },
   "deep-slice-shape": { exit: 0, strict: 0, codes: [], deep: 1, deepCodes: ["DCP_SLICE_INVALID"] },
   "deep-slice-bitflip": { exit: 0, strict: 0, codes: [], deep: 1, deepCodes: ["CRC_MISMATCH"] },
 };
@@ -166,6 +168,25 @@ describe("dcp: bad input gets a finding, exit 1, nothing read beyond limits", ()
       assert.equal(report.facts.worldSize, 4);
       assert.ok(report.checks.flatMap((c: { findings: { code: string }[] }) => c.findings).some((f: { code: string }) => f.code === "DCP_FILE_UNREFERENCED"));
       assert.equal(runCli([dir, "--json", "--strict"]).code, 1);
+    });
+  });
+
+  it("a .metadata.tmp beside .metadata: a later save into the folder died while writing its metadata", async () => {
+    await withCopy(TITAN, (dir) => {
+      writeFileSync(join(dir, ".metadata.tmp"), readFileSync(join(dir, ".metadata")).subarray(0, 100));
+      const run = runCli([dir, "--json"]);
+      assert.equal(run.code, 1);
+      assert.ok(JSON.parse(run.stdout).checks.flatMap((c: { findings: { code: string }[] }) => c.findings).some((f: { code: string }) => f.code === "DCP_METADATA_TMP"));
+    });
+  });
+
+  it("per-rank metadata: a rank's __R.metadata missing is an error naming it", async () => {
+    await withCopy(caseDir("ok-per-rank-metadata"), (dir) => {
+      rmSync(join(dir, "__2.metadata"));
+      const run = runCli([dir, "--json"]);
+      assert.equal(run.code, 1);
+      const f = JSON.parse(run.stdout).checks.flatMap((c: { findings: { code: string; file?: string }[] }) => c.findings).find((x: { code: string }) => x.code === "DCP_RANK_METADATA_MISSING");
+      assert.equal(f.file, "__2.metadata");
     });
   });
 

@@ -40,6 +40,7 @@ const CASES: Record<string, Want> = {
   "warn-samples-mismatch": { exit: 0, strict: 1, codes: ["MEGATRON_SAMPLES_MISMATCH"] },
   "error-torch-dist-iteration": { exit: 1, strict: 1, codes: ["MEGATRON_ITERATION_MISMATCH"] },
   "error-torch-dist-no-metadata-json": { exit: 1, strict: 1, codes: ["MEGATRON_NOT_DISTRIBUTED"] },
+  "error-torch-dist-rng-missing": { exit: 1, strict: 1, codes: ["MEGATRON_RNG_SHARDS"] },
 };
 
 describe("megatron fixtures (spawned CLI)", () => {
@@ -105,6 +106,17 @@ describe("megatron: bad input gets a finding, exit 1, nothing read beyond limits
       const run = runCli([dir, "--json"]);
       assert.equal(run.code, 0, run.stdout);
       assert.match(JSON.parse(run.stdout).checks.find((c: { id: string }) => c.id === "ranks").findings[0].message, /tracker: release/);
+    });
+  });
+  it("torch_dist: no common state, and a rank's (empty) file gone, are errors", async () => {
+    await withCopy("ok-torch-dist", (dir) => {
+      rmSync(join(dir, "iter_0002000", "__3_0.distcp"));
+      const fewer = JSON.parse(runCli([dir, "--json"]).stdout).checks.flatMap((c: { findings: { code: string }[] }) => c.findings.map((f) => f.code));
+      assert.ok(fewer.includes("MEGATRON_WORLD_SIZE_MISMATCH"), fewer.join(", "));
+      rmSync(join(dir, "iter_0002000", "common.pt"));
+      const run = runCli([dir, "--json"]);
+      assert.equal(run.code, 1);
+      assert.ok(JSON.parse(run.stdout).checks.flatMap((c: { findings: { code: string }[] }) => c.findings).some((f: { code: string }) => f.code === "MEGATRON_COMMON_MISSING"));
     });
   });
   it("an iteration folder with nothing in it is an error", async () => {

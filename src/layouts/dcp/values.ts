@@ -46,7 +46,7 @@ export async function readValues(loader: FileLoader, folder: string, md: DcpMeta
   let skipped = 0;
   const prefetched = await prefetch(loader, md, usable);
   for (const item of md.items.values()) {
-    const path = md.plannerData?.get(item.fqn) ?? [item.fqn];
+    const path = pathOf(md, item.fqn);
     if (item.kind === "tensor") {
       const t = placeholder(item.fqn, item.dtype, item.size);
       const only = item.chunks.length === 1 ? entries.get(item.fqn)?.find((e) => e.offset) : undefined;
@@ -150,6 +150,18 @@ export class JudgedSlices {
     });
     return [...grouped, ...this.own];
   }
+}
+
+/**
+ * Where a flat key sat in the saved state dict: its planner_data path; the key
+ * itself when there is none (the 1.13 prototype did not flatten); its dotted
+ * parts when planner_data disagrees with the key (reported as
+ * DCP_PLANNER_DATA_MISMATCH: the key is what the loader looks up).
+ */
+function pathOf(md: DcpMetadata, fqn: string): (string | number)[] {
+  if (!md.plannerData) return [fqn];
+  const path = md.plannerData.get(fqn);
+  return path && path.map(String).join(".") === fqn ? path : fqn.split(".");
 }
 
 /** The tensors a decoded item holds, a bounded walk. */
