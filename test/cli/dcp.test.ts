@@ -82,6 +82,7 @@ describe("dcp fixtures (spawned CLI)", () => {
     const report = expectVerdict(fixture("checkpoints", "dcp", "torchtitan", "checkpoint", "step-1000"), { exit: 0, strict: 0, codes: [], deep: 0 });
     assert.equal(report.facts.globalStep, truth.train_state_step);
     assert.equal(report.facts.worldSize, truth.world_size);
+    assert.equal(report.facts.dataParallel, truth.dataloader_world_size);
     assert.equal(report.facts.schedulerLastEpoch, truth.lr_scheduler_last_epoch);
     assert.equal(report.facts.optimizerSteps, truth.scalars["optimizer.state.0.weight.step"]);
     const summary = report.checks.find((c) => c.id === "ranks")!.findings.find((f) => f.code === "RANKS_SUMMARY")!;

@@ -14,6 +14,8 @@ export interface DcpParts {
   /** Who wrote it, when the keys say so ("torchtitan"). */
   producer?: string;
   globalStep?: number;
+  /** torchtitan's dataloader records the data-parallel degree it was saved with. */
+  dataParallel?: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function partsOf(tree: PyDict, where: string, folderName: string, s
     const n = isInt(step) ? Number(step) : step instanceof Tensor && step.numel === 1 ? await scalar(step) : undefined;
     out.progress = n === undefined ? { state: "invalid", ref: { where: `${where}: train_state.step`, required: true }, reason: "it is not an integer" } : { state: "present", view: titanProgress(n, train, folderName) };
     out.globalStep = n;
-    checkDataloader(tree.get("dataloader"), where, add);
+    out.dataParallel = checkDataloader(tree.get("dataloader"), where, add);
   }
   out.weights = weightsOf(tree, where);
   return out;
@@ -106,11 +108,11 @@ function titanProgress(step: number, train: PyDict, folder: string): Progress {
 }
 
 /** torchtitan's dataloader saves one key per data-parallel rank and the degree; a rank without its key restarts its data order. */
-function checkDataloader(v: PyValue | undefined, where: string, add: (f: RankFinding) => void): void {
-  if (!isDict(v)) return;
+function checkDataloader(v: PyValue | undefined, where: string, add: (f: RankFinding) => void): number | undefined {
+  if (!isDict(v)) return undefined;
   const world = v.get("world_size");
   const saved = v.keys().filter((k): k is string => typeof k === "string" && /^dp_rank_\d+$/.test(k)).map((k) => Number(k.slice(8)));
-  if (!isInt(world) || saved.length === 0) return;
+  if (!isInt(world) || saved.length === 0) return undefined;
   const n = Number(world);
   const have = new Set(saved);
   const missing: number[] = [];
@@ -119,6 +121,7 @@ function checkDataloader(v: PyValue | undefined, where: string, add: (f: RankFin
   if (missing.length > 0 || extra.length > 0) {
     add({ level: "warn", code: "DCP_DATALOADER_RANKS", data: { where: `${where}: dataloader`, worldSize: n, saved: saved.length, missing: missing.length > 0 ? missing.join(", ") : "none", extra: extra.length > 0 ? extra.slice(0, 10).join(", ") : "none" } });
   }
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 /** Every tensor outside the optimizer's state: the model (under `model`, `state_dict`, or at the top for torchtitan). */

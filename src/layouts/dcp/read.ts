@@ -78,9 +78,9 @@ export async function readDcp(loader: FileLoader, rel: string, options: VerifyOp
   findings.finish();
   Object.assign(save, {
     worldSize: facts.ranks.length > 0 ? facts.ranks.length : undefined,
-    dataParallel: undefined,
+    dataParallel: parts.dataParallel,
     globalStep: parts.globalStep,
-    describe: describe(md, facts, parts.producer, parts.globalStep),
+    describe: describe(md, facts, parts.producer, parts.globalStep, parts.dataParallel),
   });
   return {
     save,
@@ -210,12 +210,12 @@ function sampled(scalar: (t: Tensor) => Promise<number | undefined>, deep: boole
   return async (t) => (left-- > 0 ? scalar(t) : undefined);
 }
 
-function describe(md: DcpMetadata, facts: FileFacts, producer: string | undefined, step: number | undefined): string {
+function describe(md: DcpMetadata, facts: FileFacts, producer: string | undefined, step: number | undefined, dp: number | undefined): string {
   const items = [...md.items.values()];
   const tensors = items.filter((i): i is Item & { kind: "tensor" } => i.kind === "tensor");
   const chunks = tensors.reduce((n, t) => n + t.chunks.length, 0);
   const era = md.module.includes("._shard.") ? ", torch 1.13 prototype" : md.version ? `, DCP ${md.version}` : "";
-  const who = producer ? `; ${producer}${step !== undefined ? ` step ${step}` : ""}` : "";
+  const who = producer ? `; ${producer}${step !== undefined ? ` step ${step}` : ""}${dp !== undefined ? `, data-parallel degree ${dp}` : ""}` : "";
   return `${facts.ranks.length} rank(s), ${tensors.length} tensors in ${chunks} chunks and ${items.length - tensors.length} other items in ${facts.files} file(s) (${formatBytes(facts.bytes)})${era}${who}`;
 }
 
