@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchSharded } from "./sharded.js";
 import { benchS3, s3Table } from "./s3.js";
+import { benchMultiRank } from "./multirank.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url)); // dist-test/bench/run.js -> repo root
 const PYTHON = "/usr/bin/python3";
@@ -239,6 +240,7 @@ async function main(): Promise<number> {
     console.log(`\nDefault mode across sizes: ${defaults.map((r) => `${r.size} ${r.median.toFixed(0)} ms / ${r.peakMb} MB`).join("; ")}`);
   }
   for (const n of notes) console.log(`note: ${n}`);
+  if (!COLD) console.log(benchMultiRank(ROOT, CACHE, PYTHON, BIN, RUNS).join("\n"));
   console.log(`\nLoad average (1 min) at the start ${loadStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores${
     Math.max(loadStart, loadavg()[0]!) > cpus().length / 2 ? ": the machine was busy, so the numbers are noisy; rerun on a quiet machine" : ""}.`);
   if (process.env["BENCH_SHARDED"] !== "0") console.log(`\nMulti-rank saves (BENCH_SHARDED=0 skips them):\n${benchSharded({ root: ROOT, python: PYTHON, cache: CACHE, bin: BIN, runs: RUNS, keep: KEEP }).join("\n")}`);

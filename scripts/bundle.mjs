@@ -79,6 +79,9 @@ const runs = [
   ["--checkpoint_path", fixture("hf-trainer/cases/ok-fp16-scaler"), "--json"],
   ["--checkpoint_path", fixture("lightning/ok.ckpt"), "--json"],
   ["--checkpoint_path", fixture("generic/some-folder"), "--json"],
+  ["--checkpoint_path", fixture("dcp/torchtitan/checkpoint/step-1000"), "--json"],
+  ["--checkpoint_path", fixture("megatron/ok-torch-dist/checkpoints"), "--json"],
+  ["--checkpoint_path", fixture("accelerate/cases/ok-ddp-2proc/step_500"), "--json"],
 ];
 for (const args of runs) {
   const code = await loaded.exports.main([process.execPath, SCRIPT, ...args], silent);

@@ -1,5 +1,8 @@
 import type { Code } from "../findings/codes.js";
 import { DEEPSPEED_CODES } from "../findings/codes-deepspeed.js";
+import { ACCELERATE_CODES } from "../findings/codes-accelerate.js";
+import { DCP_CODES } from "../findings/codes-dcp.js";
+import { MEGATRON_CODES } from "../findings/codes-megatron.js";
 import { defineCheck, findings, reporter } from "./define.js";
 
 const r = reporter("ranks");
@@ -12,7 +15,7 @@ const r = reporter("ranks");
 export const ranksCheck = defineCheck({
   id: "ranks",
   title: "Every rank's files, in agreement",
-  codes: ["RANKS_SUMMARY", "RANKS_CONSISTENT", ...(Object.keys(DEEPSPEED_CODES) as Code[])],
+  codes: ["RANKS_SUMMARY", "RANKS_CONSISTENT", ...(Object.keys(DEEPSPEED_CODES) as Code[]), ...(Object.keys(DCP_CODES) as Code[]), ...(Object.keys(MEGATRON_CODES) as Code[]), ...(Object.keys(ACCELERATE_CODES) as Code[])],
   run({ checkpoint: c }) {
     if (c.sharded.length === 0) return { skip: "not a multi-rank save" };
     return findings(

@@ -17,15 +17,18 @@ export const schedulerCheck = defineCheck({
     const o = c.optimizer.state === "present" ? c.optimizer.view : undefined;
     const optSteps = o ? optimizerSteps(o).steps : undefined;
     const expected = c.progress.state === "present" ? c.progress.view.expectedOptimizerSteps : undefined;
-    const [against, steps] = optSteps !== undefined ? ["optimizer steps", optSteps] : ["expected steps", expected];
     const p = c.progress.state === "present" ? c.progress.view : undefined;
+    const per = p?.schedulerStepsPerOptimizerStep;
+    const [against, unscaled] = optSteps !== undefined ? ["optimizer steps", optSteps] : ["expected steps", expected];
+    const steps = per && unscaled !== undefined ? unscaled * per.factor : unscaled;
+    const againstText = per ? `${against} ${unscaled} x ${per.factor} (${per.why}) =` : against;
     const perEpoch = p?.schedulerMayStepPerEpoch && p.epoch !== undefined && v.lastEpoch !== undefined && Math.abs(v.lastEpoch - p.epoch) <= 1;
     const stepFinding = perEpoch
       ? r.pass("SCHEDULER_EPOCHS_OK", { lastEpoch: v.lastEpoch, epoch: p.epoch })
       : v.lastEpoch !== undefined && steps !== undefined
         ? (() => {
             const diff = Math.abs(v.lastEpoch - steps);
-            const data = { lastEpoch: v.lastEpoch, against, steps, diff, tolerance: options.tolerance };
+            const data = { lastEpoch: v.lastEpoch, against: againstText, steps, diff, tolerance: options.tolerance };
             return diff <= options.tolerance ? r.pass("SCHEDULER_STEPS_OK", data) : r.warn("SCHEDULER_STEP_MISMATCH", data);
           })()
         : undefined;

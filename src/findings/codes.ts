@@ -4,6 +4,9 @@
  * docs/codes.md page and `explain` are generated from this table.
  */
 import type { CodeDoc } from "./code-doc.js";
+import { ACCELERATE_CODES } from "./codes-accelerate.js";
+import { DCP_CODES } from "./codes-dcp.js";
+import { MEGATRON_CODES } from "./codes-megatron.js";
 import { RANKS_CODES } from "./codes-ranks.js";
 import { DEEPSPEED_CODES } from "./codes-deepspeed.js";
 import { RESUME_CODES } from "./codes-resume.js";
@@ -121,6 +124,9 @@ export const CODES = {
   ...DEEPSPEED_CODES,
   ...RESUME_CODES,
   ...REMOTE_CODES,
+  ...DCP_CODES,
+  ...MEGATRON_CODES,
+  ...ACCELERATE_CODES,
 } as const satisfies Record<string, CodeDoc>;
 
 export type Code = keyof typeof CODES;

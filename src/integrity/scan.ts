@@ -49,6 +49,8 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
   for (const [key, s] of tf.storages) if (SCANNED_DTYPES.has(s.dtype)) floatStorage.set(key, s.dtype);
   const bigEndian = tf.byteOrder === "big";
   const path = tf.file.localPath ?? tf.path;
+  // A torch file stored inside a larger one (a DCP slice) starts at this offset of `path`.
+  const base = tf.file.localOffset ?? 0;
   const labeled: Labeled[] = [];
   if (tf.zip) {
     const storagePrefix = `${tf.archivePrefix ? `${tf.archivePrefix}/` : ""}data/`;
@@ -67,7 +69,7 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
           progress?.(entry.compressedSize);
           continue;
         }
-        const offset = await entryDataOffset(tf.zip, entry);
+        const offset = base + (await entryDataOffset(tf.zip, entry));
         labeled.push({ where: entry.name, tensor, expectedCrc: entry.crc32, job: { path, offset, length: entry.compressedSize, crc: true, ...(dtype ? { dtype } : {}), bigEndian } });
       } catch (e) {
         result.readErrors.push({ where: entry.name, reason: isFormatError(e) ? e.message : String(e) });
@@ -77,7 +79,7 @@ export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progr
     for (const [key, loc] of tf.locations) {
       if (!select(loc.offset, loc.length)) continue;
       const dtype = floatStorage.get(key);
-      labeled.push({ where: `storage ${key}`, tensor: names.get(key) ?? `storage ${key}`, job: { path, offset: loc.offset, length: loc.length, crc: false, ...(dtype ? { dtype } : {}), bigEndian } });
+      labeled.push({ where: `storage ${key}`, tensor: names.get(key) ?? `storage ${key}`, job: { path, offset: base + loc.offset, length: loc.length, crc: false, ...(dtype ? { dtype } : {}), bigEndian } });
     }
   }
   const outcomes = await runOn(tf.file, labeled.map((l) => l.job), progress);
@@ -94,11 +96,12 @@ function runOn(source: ByteSource, jobs: RegionJob[], progress?: Progress): Prom
 export async function scanSafetensors(rel: string, source: ByteSource, st: SafetensorsFile, progress?: Progress, select: Select = everything): Promise<IntegrityResult> {
   const result = emptyResult(rel);
   const path = source.localPath ?? source.name;
+  const base = source.localOffset ?? 0;
   const mine = st.tensors.filter((t) => select(st.dataStart + t.dataOffsets[0], t.dataOffsets[1] - t.dataOffsets[0]));
   const labeled: Labeled[] = mine.map((t) => ({
     where: t.name,
     tensor: t.name,
-    job: { path, offset: st.dataStart + t.dataOffsets[0], length: t.dataOffsets[1] - t.dataOffsets[0], crc: false, ...(SCANNED_DTYPES.has(t.torchDtype) ? { dtype: t.torchDtype } : {}), bigEndian: false },
+    job: { path, offset: base + st.dataStart + t.dataOffsets[0], length: t.dataOffsets[1] - t.dataOffsets[0], crc: false, ...(SCANNED_DTYPES.has(t.torchDtype) ? { dtype: t.torchDtype } : {}), bigEndian: false },
   }));
   const outcomes = await runOn(source, labeled.map((l) => l.job), progress);
   labeled.forEach((l, i) => recordOutcome(result, l, outcomes[i]!, l.job.dtype));

@@ -48,7 +48,12 @@ export async function findLatest(dir: string, options: Partial<VerifyOptions> = 
   const candidates = (await deepspeedCandidates(storage)) ?? (await byStepOrTime(storage));
   const listFailed = storage.failures?.list()[0];
   if (listFailed) return { rejected: [], candidates: [], unreadable: { path: displayPath(dir), reason: `${listFailed.object}: ${listFailed.reason}` } };
-  return pick(candidates, storage, options);
+  // A framework that names its resume point in a file (Megatron's tracker) starts from that one, whatever is newer.
+  const named = await megatronTracker(storage);
+  const first = named ? candidates.indexOf(storage.display(named.folder)) : -1;
+  if (first > 0) candidates.unshift(...candidates.splice(first, 1));
+  const note = (path: string) => (named && path === storage.display(named.folder) ? ` (${named.file} names it: point it at the checkpoint printed to resume from that one)` : "");
+  return pick(candidates, storage, options, note);
 }
 
 /** Checkpoint folders and .ckpt files, newest first: by the step number in the name, else modification time. */
@@ -69,7 +74,7 @@ async function byStepOrTime(storage: Storage): Promise<string[]> {
 }
 
 /** The first candidate that passes; the reasons the ones before it failed. */
-async function pick(candidates: string[], storage: Storage, options: Partial<VerifyOptions>): Promise<LatestResult> {
+async function pick(candidates: string[], storage: Storage, options: Partial<VerifyOptions>, note: (path: string) => string): Promise<LatestResult> {
   const rejected: LatestResult["rejected"] = [];
   for (const path of candidates) {
     const report = await verifyCheckpoint(path, options);
@@ -78,8 +83,26 @@ async function pick(candidates: string[], storage: Storage, options: Partial<Ver
     const all = report.checks.flatMap((ch) => ch.findings);
     const unread = all.find((f) => f.code === "REMOTE_READ_FAILED" || (storage.remote && f.code === "PATH_UNREADABLE"));
     if (unread) return { rejected, candidates, unreadable: { path, reason: unread.message } };
-    const first = all.find((f) => f.level === "error") ?? all.find((f) => f.level === "warn");
-    rejected.push({ path, reason: first ? `${first.code}: ${first.message}` : report.status });
+    const problem = all.find((f) => f.level === "error") ?? all.find((f) => f.level === "warn");
+    rejected.push({ path, reason: `${problem ? `${problem.code}: ${problem.message}` : report.status}${note(path)}` });
   }
   return { rejected, candidates };
+}
+
+/** Megatron's tracker file: the iteration its resume loads. */
+async function megatronTracker(storage: Storage): Promise<{ file: string; folder: string } | undefined> {
+  const file = "latest_checkpointed_iteration.txt";
+  const info = await storage.stat(file).catch(() => undefined);
+  if (info?.kind !== "file" || info.size > 4096) return undefined;
+  const f = await storage.open(file).catch(() => undefined);
+  if (!f) return undefined;
+  try {
+    const text = (await f.read(0, f.size, file)).toString("utf8").trim();
+    if (text === "release") return { file, folder: "release" };
+    return /^\d{1,15}$/.test(text) ? { file, folder: `iter_${text.padStart(7, "0")}` } : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await f.close();
+  }
 }

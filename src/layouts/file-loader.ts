@@ -14,6 +14,7 @@ import { collectTensors, summarise } from "./walk.js";
 import { scanZipMembers } from "../safety/zip-members.js";
 import { parsePythonJson } from "../formats/json/python-json.js";
 import { weightsOnlyVerdict, type WeightsOnlyVerdict } from "../safety/weights-only.js";
+import { sliceSource } from "../storage/slice.js";
 
 /** Raw pickles are read whole; anything bigger is not a pickle we can judge cheaply. */
 const MAX_RAW_PICKLE = 512 * 1024 * 1024;
@@ -42,6 +43,8 @@ export class FileLoader {
   private readonly decoded = new Map<string, Promise<DecodedState>>();
   /** The first-bytes look is taken once per file: examine() and decode() both need it. */
   private readonly sniffed = new Map<string, Promise<{ kind: FileKind; detail: string }>>();
+  /** Slices decoded from inside a larger file: label -> that file, so --deep reports per file. */
+  private readonly sliceOf = new Map<string, string>();
   /** One handle per file for the sniff and the decode, so a zip's central directory is parsed once. */
   private readonly handles = new Map<string, Promise<ByteSource>>();
   private readonly jsonByRel = new Map<string, Promise<{ text?: string; value?: unknown; problem?: Problem }>>();
@@ -133,13 +136,34 @@ export class FileLoader {
     return p;
   }
 
+  /**
+   * A torch.save zip stored at bytes [offset, offset + length) of `rel` (a DCP slice), decoded once
+   * and shown as `label`; --deep scans its records in place.
+   */
+  decodeSlice(rel: string, offset: number, length: number, label: string, prefetched?: Buffer): Promise<DecodedState> {
+    const key = `${rel}\0${offset}\0${length}`;
+    let p = this.decoded.get(key);
+    if (!p) {
+      this.sliceOf.set(label, rel);
+      p = this.decodeTorch(label, async () => sliceSource(await this.handle(rel), offset, length, label, prefetched));
+      this.decoded.set(key, p);
+    }
+    return p;
+  }
+
   private async decodeNow(rel: string): Promise<DecodedState> {
-    const path = this.abs(rel);
+    try {
+      if ((await this.sniff(rel)).kind === "pickle") return await this.decodeRawPickle(rel);
+    } catch (e) {
+      return { state: { rel, problem: { code: "STATE_UNREADABLE", data: { reason: errorMessage(e) } }, verdicts: [], torchProblems: [] }, scalar: async () => undefined };
+    }
+    return this.decodeTorch(rel, () => this.handle(rel));
+  }
+
+  private async decodeTorch(rel: string, open: () => Promise<ByteSource>): Promise<DecodedState> {
     const none = async () => undefined;
     try {
-      const sniff = await this.sniff(rel);
-      if (sniff.kind === "pickle") return await this.decodeRawPickle(rel);
-      const file = await openTorchFile(path, { file: await this.handle(rel), storageHeaders: this.deep ? "all" : "on-read" });
+      const file = await openTorchFile(this.abs(rel), { file: await open(), storageHeaders: this.deep ? "all" : "on-read" });
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
       const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));
@@ -157,7 +181,7 @@ export class FileLoader {
       const judge = (p: Parameters<typeof judgePickle>[0]) => judgePickle(p, { allowGlobals: this.allowGlobals });
       let partial = e instanceof PickleError ? judge(e.partial) : [];
       // A zip without data.pkl can hide a pickle under another name (picklescan's malicious1_wrong_ext.zip): judge its members too.
-      if (isFormatError(e) && e.code === "TORCH_NO_DATA_PKL") partial = (await scanZipMembers(await this.handle(rel), judge)).verdicts;
+      if (isFormatError(e) && e.code === "TORCH_NO_DATA_PKL") partial = (await scanZipMembers(await open(), judge)).verdicts;
       const state: StateFile = { rel, problem: { code: "STATE_UNREADABLE", data: { reason: errorMessage(e) } }, verdicts: partial, torchProblems: [] };
       return { state, scalar: none };
     }
@@ -240,9 +264,30 @@ export class FileLoader {
     const safetensors = [...this.safetensorsByRel].map(([rel, st], i) => async () => scanSafetensors(rel, await this.handle(rel), st, progress, mine[torch.length + i]));
     const scans = [...torch, ...safetensors];
     // Local files one after another (each already uses every core); remote objects together, the storage bounding the streams.
-    if (this.storage.remote) return Promise.all(scans.map((scan) => scan()));
+    let results: IntegrityResult[];
+    if (this.storage.remote) results = await Promise.all(scans.map((scan) => scan()));
+    else {
+      results = [];
+      for (const scan of scans) results.push(await scan());
+    }
+    return this.foldSlices(results);
+  }
+
+  /** A file's DCP slices are reported as that file, each record named by its slice. */
+  private foldSlices(results: IntegrityResult[]): IntegrityResult[] {
     const out: IntegrityResult[] = [];
-    for (const scan of scans) out.push(await scan());
+    const byFile = new Map<string, IntegrityResult>();
+    for (const result of results) {
+      const outer = this.sliceOf.get(result.rel);
+      if (outer === undefined) {
+        out.push(result);
+        continue;
+      }
+      let into = byFile.get(outer);
+      if (!into) byFile.set(outer, (into = { rel: outer, bytesRead: 0, recordsChecked: 0, crcNotRecorded: 0, crcMismatches: [], nonFinite: [], allZero: [], readErrors: [] }));
+      mergeInto(into, result, result.rel.startsWith(`${outer} `) ? result.rel.slice(outer.length + 1) : result.rel);
+    }
+    out.push(...byFile.values());
     return out;
   }
 
@@ -261,6 +306,16 @@ function weightsProblem(e: unknown): Problem {
   return { code: "WEIGHTS_FILE_INVALID", data: { reason: errorMessage(e), ...(rule ? { rule } : {}) } };
 }
 
+
+function mergeInto(into: IntegrityResult, r: IntegrityResult, slice: string): void {
+  into.bytesRead += r.bytesRead;
+  into.recordsChecked += r.recordsChecked;
+  into.crcNotRecorded += r.crcNotRecorded;
+  into.crcMismatches.push(...r.crcMismatches.map((c) => ({ ...c, record: `${slice}: ${c.record}` })));
+  into.nonFinite.push(...r.nonFinite.map((n) => ({ ...n, tensor: `${slice}: ${n.tensor}` })));
+  into.allZero.push(...r.allZero.map((t) => `${slice}: ${t}`));
+  into.readErrors.push(...r.readErrors.map((e) => ({ ...e, where: `${slice}: ${e.where}` })));
+}
 
 function mergeVerdicts(list: GlobalVerdict[]): GlobalVerdict[] {
   const byName = new Map<string, GlobalVerdict>();

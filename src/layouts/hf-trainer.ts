@@ -2,6 +2,7 @@ import * as z from "zod";
 import { PyCall, isDict, toNumber, type PyValue } from "../formats/pickle/values.js";
 import type { VerifyOptions } from "../core/options.js";
 import { defineLayout, savedName, type Target } from "./define.js";
+import { holdsAccelerate } from "./accelerate/files.js";
 import { nestedPart, readNested } from "./nested.js";
 import { baseCheckpoint, examineAll, leftovers } from "./common.js";
 import type { FileLoader } from "./file-loader.js";
@@ -30,6 +31,8 @@ export const hfTrainerLayout = defineLayout({
   detect: (t) => {
     if (t.kind !== "folder") return undefined;
     if (FOLDER.test(t.name)) return "a Trainer checkpoint-N folder";
+    // Accelerate's save_state also writes optimizer.bin; its random_states_N.pkl are its own.
+    if (holdsAccelerate(t.entries) && !t.entries.some((e) => e.name === "trainer_state.json")) return undefined;
     return t.entries.some((e) => MARKERS.includes(savedName(e.name))) ? "Hugging Face Trainer files present" : undefined;
   },
   load: (loader, target, options) => loadHfTrainer(loader, target, options),
@@ -55,6 +58,9 @@ async function loadHfTrainer(loader: FileLoader, target: Target, options: Verify
   const files = await examineAll(loader, specs);
   c.expectedFiles = [...files.filter((f) => f.required || f.problem?.code !== "FILE_MISSING"), ...weights.expected, ...nested.flatMap((n) => n.expectedFiles)];
   c.weights = weights.view;
+  // Under FSDP the model is a nested save (pytorch_model_fsdp_0/) and Trainer writes no weights file of its own.
+  const nestedWeights = nested.flatMap((n) => n.weights ?? []);
+  if (weights.expected.length === 0 && nestedWeights.length > 0) c.weights = { ...weights.view, candidates: [], files: nestedWeights };
   c.leftovers = await leftovers(loader);
   const spec = (rel: string) => files.find((f) => f.rel === rel);
   const usable = (rel: string) => (spec(rel)?.problem ? `${rel} is unusable (see required-files)` : undefined);

@@ -69,6 +69,8 @@ export interface Progress {
   loopOptimizerSteps?: number;
   /** Lightning steps schedulers once per epoch by default: last_epoch may count epochs instead of optimizer steps. */
   schedulerMayStepPerEpoch?: boolean;
+  /** Accelerate steps the scheduler once per process for each optimizer step (unless split_batches): last_epoch = steps x this. */
+  schedulerStepsPerOptimizerStep?: { factor: number; why: string };
   metrics: { key: string; value: number }[];
   /** A progress snapshot for the metadata pass message. */
   describe: string;

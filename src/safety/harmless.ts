@@ -1,6 +1,7 @@
 import { HARMLESS_STDLIB } from "./harmless-stdlib.js";
 import { HARMLESS_TORCH, HARMLESS_TORCH_PATTERNS } from "./harmless-torch.js";
 import type { HarmlessEntry, HarmlessPattern, HarmlessUse } from "./types.js";
+import { DCP_HARMLESS } from "./harmless-dcp.js";
 import { DEEPSPEED_HARMLESS } from "./harmless-deepspeed.js";
 
 /**
@@ -58,6 +59,8 @@ const THIRD_PARTY: HarmlessEntry[] = [
     reason: "Lightning's hyper-parameter dict: a dict subclass with attribute access",
   })),
   ...DEEPSPEED_HARMLESS,
+  // torch.distributed.checkpoint, Megatron-LM and Accelerate state files
+  ...DCP_HARMLESS,
 ];
 
 export const HARMLESS_GLOBALS: readonly HarmlessEntry[] = [

@@ -18,6 +18,8 @@ export interface ByteSource {
   readonly localPath?: string;
   /** Remote objects only: bytes [offset, offset + length) as they arrive, fetched once and not kept (--deep). */
   stream?(offset: number, length: number): AsyncIterable<Buffer>;
+  /** Where this source's byte 0 lies in `localPath` (a slice of a larger file); 0 when absent. */
+  readonly localOffset?: number;
 }
 
 export type EntryKind = "file" | "directory" | "fifo" | "device" | "socket" | "other";

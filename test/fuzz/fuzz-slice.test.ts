@@ -1,6 +1,7 @@
 /**
- * CI's slice of the fuzz campaign: 300 mutants of seed 20240229 (round robin
- * over the fixture files), 3 of them through the spawned CLI. The
+ * CI's slice of the fuzz campaign: 300 mutants of seed 20240229 (300
+ * consecutive fixtures of the round robin; the full campaign covers them all),
+ * 3 of them through the spawned CLI. The
  * full run is `npm run fuzz -- --seed 1 --count 100000` (docs/hostile-input.md).
  */
 import { describe, it } from "node:test";

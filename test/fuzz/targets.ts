@@ -1,14 +1,12 @@
 /**
  * What the fuzzer mutates: every input file under fixtures/readers and
  * fixtures/checkpoints. A file inside a checkpoint folder is mutated in a
- * private copy of that folder (same folder name, so layout detection sees
- * what it would see), then restored; a single file is written on its own.
- * A checkpoint can hold folders of its own (a DeepSpeed tag, a DCP folder):
- * its root is the outermost of a chain of folders that each hold files, so
- * a file in `checkpoint-500/global_step500/` is verified as part of
- * `checkpoint-500/`. The fixtures themselves are only ever read.
+ * private copy of the whole checkpoint (same folder name, so layout detection
+ * sees what it would see), then restored; a single file is written on its own.
+ * A checkpoint can hold folders of its own (a DeepSpeed tag, a DCP folder, a
+ * Megatron iteration): see checkpointRoot. The fixtures themselves are only ever read.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { FIXTURES } from "../helpers.js";
@@ -25,22 +23,42 @@ export interface Target {
 /** All fuzz targets, in a stable order. */
 export function discoverTargets(): Target[] {
   const out: Target[] = [];
-  const holdsFiles = (dir: string) => readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() && !e.name.endsWith(".expected.json"));
   const walk = (dir: string) => {
     const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
     const files = entries.filter((e) => e.isFile() && !e.name.endsWith(".expected.json"));
     const isFolder = dir.includes(`${join("fixtures", "checkpoints")}/`) && !dir.endsWith("lightning") && files.length > 0;
-    let root = dir;
-    while (isFolder && holdsFiles(dirname(root))) root = dirname(root);
     for (const f of files) {
       const fixture = relative(FIXTURES, join(dir, f.name));
-      out.push(isFolder ? { fixture, folder: relative(FIXTURES, root), rel: relative(root, join(dir, f.name)) } : { fixture, rel: f.name });
+      const root = isFolder ? checkpointRoot(dir) : undefined;
+      out.push(root ? { fixture, folder: relative(FIXTURES, root), rel: relative(root, join(dir, f.name)) } : { fixture, rel: f.name });
     }
     for (const e of entries) if (e.isDirectory()) walk(join(dir, e.name));
   };
   walk(join(FIXTURES, "readers"));
   walk(join(FIXTURES, "checkpoints"));
   return out;
+}
+
+/**
+ * The checkpoint a file belongs to, verified whole so layout detection sees
+ * what it would see (a DCP optimizer_0/ inside a Trainer checkpoint-N, a
+ * Megatron mp_rank folder inside its save): the nearest folder whose parent is
+ * marked by a `<parent>.expected.json` beside it; else the outermost of a
+ * chain of folders that each hold files (a file in `checkpoint-10/global_step10/`
+ * belongs to `checkpoint-10/`).
+ */
+function checkpointRoot(dir: string): string {
+  const top = join(FIXTURES, "checkpoints");
+  for (let d = dir; d.startsWith(`${top}/`) && dirname(d) !== top; d = dirname(d)) {
+    if (existsSync(`${dirname(d)}.expected.json`)) return d;
+  }
+  let root = dir;
+  while (holdsFiles(dirname(root))) root = dirname(root);
+  return root;
+}
+
+function holdsFiles(dir: string): boolean {
+  return readdirSync(dir, { withFileTypes: true }).some((e) => e.isFile() && !e.name.endsWith(".expected.json"));
 }
 
 /** Private copies of the fixture folders; one file is swapped for a mutant and put back. */
