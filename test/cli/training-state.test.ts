@@ -12,6 +12,8 @@ const CASES: Record<string, { exit: 0 | 1; strict: 0 | 1; codes: string[] }> = {
   "ok-pytorch-model-bin": { exit: 0, strict: 0, codes: [] },
   "ok-sharded": { exit: 0, strict: 0, codes: [] },
   "ok-grad-accum-recorded": { exit: 0, strict: 0, codes: [] },
+  "ok-grad-accum-remainder": { exit: 0, strict: 0, codes: [] },
+  "ok-metrics-at-bounds": { exit: 0, strict: 0, codes: [] },
   "warn-no-scaler": { exit: 0, strict: 1, codes: ["SCALER_STATE_MISSING"] },
   "warn-no-scheduler": { exit: 0, strict: 1, codes: ["SCHEDULER_STATE_MISSING"] },
   "warn-step-mismatch": { exit: 0, strict: 1, codes: ["OPTIMIZER_STEP_MISMATCH"] },
