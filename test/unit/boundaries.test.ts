@@ -1,0 +1,419 @@
+// Every verdict boundary of the checks, with a case on each side. Expected
+// values are literal tables written from the contract (../shared/contract.md)
+// and the README, never computed by the functions under test.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { optimizerCheck } from "../../src/checks/optimizer.js";
+import { metadataCheck } from "../../src/checks/metadata.js";
+import { schedulerCheck } from "../../src/checks/scheduler.js";
+import { scalerCheck } from "../../src/checks/scaler.js";
+import { optimizerWeightsCheck } from "../../src/checks/optimizer-weights.js";
+import { accumulationHint } from "../../src/checks/helpers/steps.js";
+import type { Progress } from "../../src/layouts/types.js";
+import { ctx, levelsAndCodes, optimizer, present, progress, run, scaler, scheduler, weights } from "./normalised.js";
+
+describe("optimizer steps against the expected 2540, within --tolerance", () => {
+  // [optimizer steps, tolerance, expected level and code, diff]
+  const table: [number, number, string, string, number][] = [
+    [2520, 20, "pass", "OPTIMIZER_STEPS_OK", 20], // behind by exactly the tolerance
+    [2519, 20, "warn", "OPTIMIZER_STEP_MISMATCH", 21], // one more
+    [2560, 20, "pass", "OPTIMIZER_STEPS_OK", 20], // ahead by exactly the tolerance
+    [2561, 20, "warn", "OPTIMIZER_STEP_MISMATCH", 21],
+    [2540, 0, "pass", "OPTIMIZER_STEPS_OK", 0],
+    [2539, 0, "warn", "OPTIMIZER_STEP_MISMATCH", 1],
+    [2541, 0, "warn", "OPTIMIZER_STEP_MISMATCH", 1],
+    [2532, 8, "pass", "OPTIMIZER_STEPS_OK", 8], // the original pipeline's example at its own diff
+    [2532, 7, "warn", "OPTIMIZER_STEP_MISMATCH", 8],
+  ];
+  for (const [steps, tolerance, level, code, diff] of table) {
+    it(`${steps} steps, tolerance ${tolerance}: ${code} (diff ${diff})`, async () => {
+      const out = await run(optimizerCheck, ctx({ progress: present(progress({ gradAccumRecorded: true })), optimizer: present(optimizer([steps, steps])) }, { tolerance }));
+      assert.deepEqual(out.findings!.map((f) => [f.level, f.code]), [[level, code]]);
+      assert.deepEqual(out.findings![0]!.data, { optimizerSteps: steps, expected: 2540, formula: "2 epochs × 1270 batches + 0", diff, tolerance });
+    });
+  }
+});
+
+describe("the gradient-accumulation hint (expected / optimizer steps close to an integer k >= 2)", () => {
+  // [expected, optimizer steps, tolerance, hint]: the hint fires when ⌊expected / k⌋ is within max(tolerance, 1) of the optimizer.
+  const table: [number, number, number, { k: number; ratio: number } | undefined][] = [
+    [2540, 1270, 20, { k: 2, ratio: 2 }],
+    [2540, 1290, 20, { k: 2, ratio: 1.969 }], // ⌊2540/2⌋ = 1270, 20 away: at the tolerance
+    [2540, 1291, 20, undefined], // 21 away
+    [2540, 1250, 20, { k: 2, ratio: 2.032 }], // 20 away on the other side
+    [2540, 1249, 20, undefined],
+    [2540, 846, 20, { k: 3, ratio: 3.002 }], // ⌊2540/3⌋ = 846
+    [2540, 850, 20, { k: 3, ratio: 2.988 }], // a ratio just below 3 still rounds to 3
+    [2540, 635, 20, { k: 4, ratio: 4 }],
+    [2541, 1270, 0, { k: 2, ratio: 2.001 }], // tolerance 0: still one step of slack
+    [2540, 1269, 0, { k: 2, ratio: 2.002 }], // 1 away with tolerance 0
+    [2540, 1268, 0, undefined], // 2 away
+    [2540, 1700, 20, undefined], // ratio 1.494 rounds to 1: no accumulation explains it
+    [2540, 1693, 20, undefined], // ratio 1.500 rounds to 2 but ⌊2540/2⌋ is 423 away
+    [2540, 2400, 20, undefined],
+    [2540, 2540, 20, undefined], // no gap
+    [2540, 2541, 20, undefined], // the optimizer is ahead
+    [2540, 5080, 20, undefined],
+    [2540, 0, 20, undefined], // no steps taken: no ratio
+    [2540, -1, 20, undefined],
+  ];
+  for (const [expected, actual, tolerance, hint] of table) {
+    it(`${expected} / ${actual}, tolerance ${tolerance}: ${hint ? `k = ${hint.k}` : "no hint"}`, () => {
+      assert.deepEqual(accumulationHint(expected, actual, tolerance), hint);
+    });
+  }
+
+  const mismatch = (steps: number, over: Partial<Progress> = {}, options = {}) =>
+    levelsAndCodes(optimizerCheck, ctx({ progress: present(progress(over)), optimizer: present(optimizer([steps])) }, options));
+  it("k = 2 and k = 3 reach the report, with k and the ratio", async () => {
+    for (const [steps, k, ratio] of [[1270, 2, 2], [846, 3, 3.002]] as const) {
+      const out = await run(optimizerCheck, ctx({ progress: present(progress()), optimizer: present(optimizer([steps])) }));
+      assert.deepEqual(out.findings!.map((f) => [f.level, f.code]), [["warn", "OPTIMIZER_STEP_MISMATCH"], ["info", "OPTIMIZER_STEP_RATIO"]]);
+      assert.deepEqual(out.findings![1]!.data, { k, ratio });
+    }
+  });
+  it("not when the checkpoint records its accumulation", async () => {
+    assert.deepEqual(await mismatch(1270, { gradAccumRecorded: true }), [["warn", "OPTIMIZER_STEP_MISMATCH"]]);
+  });
+  it("not when --gradient-accumulation-steps was given", async () => {
+    assert.deepEqual(await mismatch(1270, {}, { gradientAccumulationSteps: 1 }), [["warn", "OPTIMIZER_STEP_MISMATCH"]]);
+  });
+  it("not when the steps are within the tolerance", async () => {
+    assert.deepEqual(await mismatch(2525), [["pass", "OPTIMIZER_STEPS_OK"]]);
+  });
+  it("not when no ratio explains the gap", async () => {
+    assert.deepEqual(await mismatch(2400), [["warn", "OPTIMIZER_STEP_MISMATCH"]]);
+  });
+});
+
+describe("optimizer check without a comparison to make", () => {
+  it("no progress counters: the steps are information", async () => {
+    const out = await run(optimizerCheck, ctx({ optimizer: present(optimizer([7, 7])) }));
+    assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [["info", "NO_EXPECTED_STEPS", { optimizerSteps: 7 }]]);
+  });
+  it("progress without expected steps: the same", async () => {
+    assert.deepEqual(await levelsAndCodes(optimizerCheck, ctx({ progress: present(progress({ expectedOptimizerSteps: undefined })), optimizer: present(optimizer([7])) })), [["info", "NO_EXPECTED_STEPS"]]);
+  });
+  it("no per-parameter state at all (plain SGD) names the optimizer", async () => {
+    const out = await run(optimizerCheck, ctx({ optimizer: present(optimizer([], [], { className: "SGD" })) }));
+    assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [["warn", "OPTIMIZER_NO_STEP", { detail: "SGD with no per-parameter state" }]]);
+  });
+  it("per-parameter state without 'step' counts the states", async () => {
+    const out = await run(optimizerCheck, ctx({ optimizer: present(optimizer([undefined, undefined])) }));
+    assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [["warn", "OPTIMIZER_NO_STEP", { detail: "2 parameter state(s) without 'step'" }]]);
+  });
+  it("parameters that disagree: the most common step is the count, the others are named", async () => {
+    const out = await run(optimizerCheck, ctx({ progress: present(progress()), optimizer: present(optimizer([12, 2540, 2540, undefined])) }));
+    assert.deepEqual(out.findings!.map((f) => [f.level, f.code]), [["warn", "OPTIMIZER_STEPS_DISAGREE"], ["pass", "OPTIMIZER_STEPS_OK"]]);
+    assert.deepEqual(out.findings![0]!.data, { detail: "2 at 2540, 1 differ (e.g. param 0 at 12)" });
+  });
+  it("a missing optimizer that the layout does not require is a warning; an invalid one an error", async () => {
+    assert.deepEqual(await levelsAndCodes(optimizerCheck, ctx({ optimizer: { state: "missing", ref: { where: "o", required: false } } })), [["warn", "OPTIMIZER_STATE_MISSING"]]);
+    const invalid = await run(optimizerCheck, ctx({ optimizer: { state: "invalid", ref: { where: "o", required: true }, reason: "not a dict" } }));
+    assert.deepEqual(invalid.findings!.map((f) => [f.level, f.code, f.data]), [["error", "OPTIMIZER_STATE_INVALID", { where: "o", reason: "not a dict" }]]);
+  });
+});
+
+describe("step within the epoch against total_batches (1270)", () => {
+  const table: [number, [string, string][]][] = [
+    [0, [["pass", "PROGRESS_CONSISTENT"]]],
+    [1269, [["pass", "PROGRESS_CONSISTENT"]]],
+    [1270, [["warn", "STEP_AT_EPOCH_END"]]], // step == total_batches
+    [1271, [["error", "STEP_BEYOND_EPOCH"]]], // total_batches + 1
+  ];
+  for (const [step, want] of table) {
+    it(`step ${step}: ${want.map((w) => w[1]).join(", ")}`, async () => {
+      assert.deepEqual(await levelsAndCodes(metadataCheck, ctx({ progress: present(progress({ stepInEpoch: step })) })), want);
+    });
+  }
+  it("step == total_batches names the next epoch; an unknown epoch counts as 0", async () => {
+    const at = await run(metadataCheck, ctx({ progress: present(progress({ stepInEpoch: 1270, epoch: 1 })) }));
+    assert.deepEqual(at.findings![0]!.data, { step: 1270, totalBatches: 1270, epoch: 1, nextEpoch: 2 });
+    const noEpoch = await run(metadataCheck, ctx({ progress: present(progress({ stepInEpoch: 1270, epoch: undefined })) }));
+    assert.equal(noEpoch.findings![0]!.data["nextEpoch"], 1);
+  });
+  it("beyond the epoch reports the numbers", async () => {
+    const out = await run(metadataCheck, ctx({ progress: present(progress({ stepInEpoch: 1271 })) }));
+    assert.deepEqual(out.findings![0]!.data, { step: 1271, totalBatches: 1270, epoch: 2 });
+  });
+  it("a layout without a step in the epoch (hf-trainer) makes no comparison", async () => {
+    assert.deepEqual(await levelsAndCodes(metadataCheck, ctx({ progress: present(progress({ stepInEpoch: undefined, batchesPerEpoch: undefined })) })), [["pass", "PROGRESS_CONSISTENT"]]);
+    assert.deepEqual(await levelsAndCodes(metadataCheck, ctx({ progress: present(progress({ stepInEpoch: 1300, batchesPerEpoch: undefined })) })), [["pass", "PROGRESS_CONSISTENT"]]);
+  });
+  it("no counters: a skip that says why", async () => {
+    assert.deepEqual(await run(metadataCheck, ctx({ progress: { state: "unavailable", reason: "state unreadable" } })), { skip: "state unreadable" });
+    assert.deepEqual(await run(metadataCheck, ctx({ progress: { state: "missing", ref: { where: "x", required: true } } })), { skip: "no progress counters" });
+  });
+});
+
+describe("metrics in [0, 1]", () => {
+  const table: [number, boolean][] = [
+    [0, true],
+    [1, true],
+    [0.5, true],
+    [-0, true],
+    [-1e-9, false],
+    [-Number.MIN_VALUE, false],
+    [1 + Number.EPSILON, false],
+    [1.000001, false],
+    [NaN, false],
+    [Infinity, false],
+    [-Infinity, false],
+  ];
+  for (const [value, inRange] of table) {
+    it(`${value}: ${inRange ? "in range" : "METRIC_OUT_OF_RANGE"}`, async () => {
+      const out = await run(metadataCheck, ctx({ progress: present(progress({ metrics: [{ key: "best_val_f1", value }] })) }));
+      const want: [string, string, Record<string, unknown>][] = inRange
+        ? [["pass", "PROGRESS_CONSISTENT", { progress: "" }], ["pass", "METRICS_OK", { metrics: `best_val_f1 ${value}` }]]
+        : [["pass", "PROGRESS_CONSISTENT", { progress: "" }], ["warn", "METRIC_OUT_OF_RANGE", { key: "best_val_f1", value }]];
+      assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), want);
+    });
+  }
+  it("one metric out of range: no METRICS_OK for the others", async () => {
+    const metrics = [{ key: "best_val_f1", value: 0.5 }, { key: "best_val_acc", value: 1.5 }];
+    assert.deepEqual(await levelsAndCodes(metadataCheck, ctx({ progress: present(progress({ metrics })) })), [["pass", "PROGRESS_CONSISTENT"], ["warn", "METRIC_OUT_OF_RANGE"]]);
+  });
+  it("both in range: one METRICS_OK listing them", async () => {
+    const out = await run(metadataCheck, ctx({ progress: present(progress({ metrics: [{ key: "best_val_f1", value: 1 }, { key: "best_val_acc", value: 0 }] })) }));
+    assert.deepEqual(out.findings![1]!.data, { metrics: "best_val_f1 1, best_val_acc 0" });
+  });
+});
+
+describe("global_step against the folder name, log_history and Lightning's loop counter", () => {
+  // [field, value against global_step 500, expected findings]
+  const table: [keyof Progress, number, [string, string][]][] = [
+    ["folderStep", 500, [["pass", "PROGRESS_CONSISTENT"]]],
+    ["folderStep", 501, [["warn", "FOLDER_STEP_MISMATCH"]]],
+    ["folderStep", 499, [["warn", "FOLDER_STEP_MISMATCH"]]],
+    ["logHistoryMaxStep", 500, [["pass", "PROGRESS_CONSISTENT"]]],
+    ["logHistoryMaxStep", 499, [["pass", "PROGRESS_CONSISTENT"]]], // logging may lag the save
+    ["logHistoryMaxStep", 501, [["error", "LOG_HISTORY_BEYOND"]]],
+    ["loopOptimizerSteps", 500, [["pass", "PROGRESS_CONSISTENT"]]],
+    ["loopOptimizerSteps", 499, [["warn", "LOOP_STEPS_MISMATCH"]]],
+    ["loopOptimizerSteps", 501, [["warn", "LOOP_STEPS_MISMATCH"]]],
+  ];
+  for (const [field, value, want] of table) {
+    it(`${field} ${value}: ${want[0]![1]}`, async () => {
+      const view = progress({ globalStep: 500, stepInEpoch: undefined, [field]: value });
+      assert.deepEqual(await levelsAndCodes(metadataCheck, ctx({ progress: present(view) })), want);
+    });
+  }
+  it("reports the numbers", async () => {
+    const out = await run(metadataCheck, ctx({ progress: present(progress({ globalStep: 500, folderStep: 600, folderName: "checkpoint-600", logHistoryMaxStep: 700, loopOptimizerSteps: 400 })) }));
+    assert.deepEqual(out.findings!.map((f) => f.data), [
+      { folderStep: 600, globalStep: 500, folder: "checkpoint-600" },
+      { logStep: 700, globalStep: 500 },
+      { globalStep: 500, loopSteps: 400 },
+    ]);
+  });
+  it("without global_step there is nothing to compare them with", async () => {
+    const view = progress({ folderStep: 600, logHistoryMaxStep: 700, loopOptimizerSteps: 400 });
+    assert.deepEqual(await levelsAndCodes(metadataCheck, ctx({ progress: present(view) })), [["pass", "PROGRESS_CONSISTENT"]]);
+  });
+});
+
+describe("scheduler last_epoch against the optimizer steps, within --tolerance", () => {
+  const sched = (lastEpoch: number, optimizerSteps: number | undefined, options = {}, over: Partial<Progress> = {}) =>
+    ctx(
+      {
+        progress: present(progress(over)),
+        optimizer: optimizerSteps === undefined ? { state: "unavailable", reason: "x" } : present(optimizer([optimizerSteps], [], { lr: undefined })),
+        scheduler: present(scheduler({ lastEpoch })),
+      },
+      options,
+    );
+  // [last_epoch, optimizer steps, tolerance, expected code, diff]
+  const table: [number, number, number, string, number][] = [
+    [2560, 2540, 20, "SCHEDULER_STEPS_OK", 20],
+    [2561, 2540, 20, "SCHEDULER_STEP_MISMATCH", 21],
+    [2520, 2540, 20, "SCHEDULER_STEPS_OK", 20],
+    [2519, 2540, 20, "SCHEDULER_STEP_MISMATCH", 21],
+    [2540, 2540, 0, "SCHEDULER_STEPS_OK", 0],
+    [2541, 2540, 0, "SCHEDULER_STEP_MISMATCH", 1],
+    [2539, 2540, 0, "SCHEDULER_STEP_MISMATCH", 1],
+    [2540, 2532, 8, "SCHEDULER_STEPS_OK", 8], // the original pipeline's example
+    [2540, 2532, 7, "SCHEDULER_STEP_MISMATCH", 8],
+  ];
+  for (const [lastEpoch, steps, tolerance, code, diff] of table) {
+    it(`last_epoch ${lastEpoch}, optimizer ${steps}, tolerance ${tolerance}: ${code}`, async () => {
+      const out = await run(schedulerCheck, sched(lastEpoch, steps, { tolerance }));
+      assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [
+        [code.endsWith("OK") ? "pass" : "warn", code, { lastEpoch, against: "optimizer steps", steps, diff, tolerance }],
+      ]);
+    });
+  }
+  it("without an optimizer step count, against the expected steps", async () => {
+    const out = await run(schedulerCheck, sched(2561, undefined));
+    assert.deepEqual(out.findings![0]!.data, { lastEpoch: 2561, against: "expected steps", steps: 2540, diff: 21, tolerance: 20 });
+    const sgd = await run(schedulerCheck, ctx({ progress: present(progress()), optimizer: present(optimizer([], [], { lr: undefined })), scheduler: present(scheduler({ lastEpoch: 2560 })) }));
+    assert.deepEqual(sgd.findings!.map((f) => [f.code, f.data["against"]]), [["SCHEDULER_STEPS_OK", "expected steps"]]);
+  });
+  it("nothing to compare with: no step finding", async () => {
+    const out = await run(schedulerCheck, sched(2540, undefined, {}, { expectedOptimizerSteps: undefined }));
+    assert.deepEqual(out.findings, []);
+  });
+  // Lightning steps schedulers per epoch by default: last_epoch within one of the epoch counts epochs.
+  const perEpoch: [number, string][] = [
+    [3, "SCHEDULER_EPOCHS_OK"],
+    [2, "SCHEDULER_EPOCHS_OK"],
+    [4, "SCHEDULER_EPOCHS_OK"],
+    [5, "SCHEDULER_STEP_MISMATCH"],
+    [1, "SCHEDULER_STEP_MISMATCH"],
+  ];
+  for (const [lastEpoch, code] of perEpoch) {
+    it(`a per-epoch scheduler at epoch 3 with last_epoch ${lastEpoch}: ${code}`, async () => {
+      const out = await run(schedulerCheck, sched(lastEpoch, 2540, {}, { epoch: 3, schedulerMayStepPerEpoch: true }));
+      assert.deepEqual(out.findings!.map((f) => f.code), [code]);
+    });
+  }
+  it("a scheduler that may not step per epoch is compared with steps even at the epoch", async () => {
+    const out = await run(schedulerCheck, sched(3, 2540, {}, { epoch: 3 }));
+    assert.deepEqual(out.findings!.map((f) => f.code), ["SCHEDULER_STEP_MISMATCH"]);
+  });
+});
+
+describe("the resume learning rate", () => {
+  const lrCase = (lr: number | undefined, lastLr: number[], kind?: string, fields: [string, number][] = [], baseLrs = [0.1]) =>
+    ctx({
+      optimizer: present(optimizer([], [], { lr })),
+      scheduler: present(scheduler({ kind, lastLr, baseLrs, fields: new Map(fields) })),
+    });
+  const codes = async (c: ReturnType<typeof lrCase>) => (await run(schedulerCheck, c)).findings!.map((f) => f.code);
+
+  // [lr, LR_TOO_SMALL expected]: the threshold is 1e-8, exclusive.
+  const small: [number, boolean][] = [
+    [1e-8, false],
+    [1.0000001e-8, false],
+    [9.999999e-9, true],
+    [0, true],
+    [-1e-5, true],
+  ];
+  for (const [lr, warns] of small) {
+    it(`optimizer lr ${lr}: ${warns ? "LR_TOO_SMALL" : "not too small"}`, async () => {
+      assert.deepEqual(await codes(lrCase(lr, [lr])), warns ? ["LR_AGREES", "LR_TOO_SMALL"] : ["LR_AGREES"]);
+    });
+  }
+  it("without an optimizer lr, the scheduler's _last_lr is the resume lr", async () => {
+    assert.deepEqual(await codes(lrCase(undefined, [5e-9])), ["LR_TOO_SMALL"]);
+    assert.deepEqual(await codes(lrCase(undefined, [1e-8])), []);
+  });
+
+  // [lr, kind, fields, LR_ABOVE_BASE expected] with base 0.1; the margin is a relative 1e-6.
+  const above: [number, string, [string, number][], boolean][] = [
+    [0.1, "CosineAnnealingLR", [], false],
+    [0.1 * (1 + 0.5e-6), "CosineAnnealingLR", [], false],
+    [0.1 * (1 + 2e-6), "CosineAnnealingLR", [], true],
+    [0.2, "CosineAnnealingWarmRestarts", [], true],
+    [0.2, "PolynomialLR", [], true],
+    [0.2, "StepLR", [["gamma", 0.5]], true],
+    [0.2, "StepLR", [["gamma", 1]], true],
+    [0.2, "StepLR", [["gamma", 2]], false], // gamma > 1 grows the LR
+    [0.2, "ExponentialLR", [["gamma", 1.01]], false],
+    [0.2, "MultiStepLR", [["gamma", 0.1]], true],
+    [0.2, "LinearLR", [["start_factor", 0.5], ["end_factor", 1]], true],
+    [0.2, "LinearLR", [["start_factor", 0.5], ["end_factor", 1.5]], false],
+    [0.2, "LinearLR", [["start_factor", 1.5], ["end_factor", 1]], false],
+    [0.2, "ConstantLR", [["factor", 0.5]], true],
+    [0.2, "ConstantLR", [["factor", 2]], false],
+    [0.2, "OneCycleLR", [], false], // warms up above its initial LR
+    [0.2, "CyclicLR", [], false],
+    [0.2, "LambdaLR", [], false], // any lambda
+  ];
+  for (const [lr, kind, fields, warns] of above) {
+    it(`lr ${lr} against base 0.1, ${kind} ${fields.map((f) => f.join(" ")).join(", ")}: ${warns ? "LR_ABOVE_BASE" : "no warning"}`, async () => {
+      const out = await run(schedulerCheck, lrCase(lr, [lr], kind, fields));
+      const found = out.findings!.filter((f) => f.code === "LR_ABOVE_BASE");
+      assert.deepEqual(found.map((f) => [f.level, f.data]), warns ? [["warn", { lr, baseLr: 0.1, kind }]] : []);
+    });
+  }
+  it("no base LR or no kind: no comparison", async () => {
+    assert.deepEqual(await codes(lrCase(0.2, [0.2], "CosineAnnealingLR", [], [])), ["LR_AGREES"]);
+    assert.deepEqual(await codes(lrCase(0.2, [0.2], undefined)), ["LR_AGREES"]);
+  });
+
+  // [optimizer lr, _last_lr, agrees]: relative 1e-4.
+  const agree: [number, number, boolean][] = [
+    [1e-5, 1e-5, true],
+    [1e-5 * (1 + 0.5e-4), 1e-5, true],
+    [1e-5 * (1 + 2e-4), 1e-5, false],
+    [1e-5, 1e-5 * (1 + 2e-4), false],
+    [2e-5, 1e-5, false],
+  ];
+  for (const [lr, lastLr, agrees] of agree) {
+    it(`optimizer lr ${lr}, _last_lr ${lastLr}: ${agrees ? "LR_AGREES" : "LR_MISMATCH"}`, async () => {
+      const out = await run(schedulerCheck, lrCase(lr, [lastLr]));
+      assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [agrees ? ["pass", "LR_AGREES", { lr }] : ["warn", "LR_MISMATCH", { lr, lastLr }]]);
+    });
+  }
+  it("no _last_lr: nothing to agree with", async () => {
+    assert.deepEqual(await codes(lrCase(1e-5, [])), []);
+  });
+});
+
+describe("the scheduler's closed form at last_epoch against _last_lr", () => {
+  // StepLR(step_size 10, gamma 0.5) from base 0.1 at last_epoch 30: 0.1 × 0.5³ = 0.0125.
+  const stepLr = (lastLr: number[], baseLrs = [0.1], lastEpoch = 30) =>
+    ctx({ scheduler: present(scheduler({ kind: "StepLR", lastEpoch, lastLr, baseLrs, fields: new Map([["step_size", 10], ["gamma", 0.5]]) })) });
+  it("agrees within a relative 1e-4", async () => {
+    for (const lr of [0.0125, 0.0125 * (1 + 0.5e-4)]) {
+      const out = await run(schedulerCheck, stepLr([lr]));
+      assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [["pass", "LR_FORMULA_OK", { kind: "StepLR", lastEpoch: 30, computed: "0.0125", lastLr: lr }]]);
+    }
+  });
+  it("disagrees beyond it, naming the first group that does", async () => {
+    const out = await run(schedulerCheck, stepLr([0.0125, 0.0125 * (1 + 2e-4)], [0.1, 0.1]));
+    assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [["warn", "LR_FORMULA_MISMATCH", { kind: "StepLR", lastEpoch: 30, computed: "0.0125", lastLr: 0.0125 * (1 + 2e-4) }]]);
+  });
+  it("a group count that differs from base_lrs: no comparison", async () => {
+    assert.deepEqual((await run(schedulerCheck, stepLr([0.0125, 0.0125]))).findings, []);
+  });
+});
+
+describe("AMP scaler scale: positive and finite", () => {
+  const table: [number | undefined, string][] = [
+    [65536, "SCALER_OK"],
+    [1, "SCALER_OK"],
+    [Number.MIN_VALUE, "SCALER_OK"],
+    [Number.MAX_VALUE, "SCALER_OK"],
+    [0, "SCALER_SCALE_INVALID"],
+    [-0, "SCALER_SCALE_INVALID"],
+    [-1, "SCALER_SCALE_INVALID"],
+    [-Number.MIN_VALUE, "SCALER_SCALE_INVALID"],
+    [NaN, "SCALER_SCALE_INVALID"],
+    [Infinity, "SCALER_SCALE_INVALID"],
+    [-Infinity, "SCALER_SCALE_INVALID"],
+    [undefined, "SCALER_SCALE_INVALID"],
+  ];
+  for (const [scale, code] of table) {
+    it(`scale ${scale}: ${code}`, async () => {
+      const out = await run(scalerCheck, ctx({ scaler: present(scaler(scale)) }));
+      assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [code === "SCALER_OK" ? ["pass", code, { scale, tracker: 0 }] : ["error", code, { scale }]]);
+    });
+  }
+  it("an empty state (a disabled scaler) is a warning, whatever its scale", async () => {
+    assert.deepEqual(await levelsAndCodes(scalerCheck, ctx({ scaler: present(scaler(undefined, true)) })), [["warn", "SCALER_STATE_EMPTY"]]);
+  });
+  it("missing: a warning unless the layout requires it (fp16 Trainer), then an error", async () => {
+    assert.deepEqual(await levelsAndCodes(scalerCheck, ctx({ scaler: { state: "missing", ref: { where: "s", required: false } } })), [["warn", "SCALER_STATE_MISSING"]]);
+    assert.deepEqual(await levelsAndCodes(scalerCheck, ctx({ scaler: { state: "missing", ref: { where: "s", required: true } } })), [["error", "SCALER_STATE_MISSING"]]);
+  });
+});
+
+describe("optimizer states against weight tensors", () => {
+  const check = (states: number, tensors: number) =>
+    levelsAndCodes(optimizerWeightsCheck, ctx({ weights: weights(Array.from({ length: tensors }, () => [3])), optimizer: present(optimizer(Array(states).fill(1), Array.from({ length: states }, () => [3]))) }));
+  it("as many states as tensors: matches", async () => assert.deepEqual(await check(4, 4), [["pass", "OPTIMIZER_MATCHES_WEIGHTS"]]));
+  it("one state more than tensors: another model's optimizer", async () => assert.deepEqual(await check(5, 4), [["error", "OPTIMIZER_TOO_MANY_STATES"]]));
+  it("fewer states (frozen parameters): matches", async () => assert.deepEqual(await check(3, 4), [["pass", "OPTIMIZER_MATCHES_WEIGHTS"]]));
+  it("a shape used twice needs two tensors of that shape", async () => {
+    const out = await run(optimizerWeightsCheck, ctx({ weights: weights([[3], [4]]), optimizer: present(optimizer([1, 1], [[3], [3]])) }));
+    assert.deepEqual(out.findings!.map((f) => [f.code, f.data]), [["OPTIMIZER_SHAPE_MISMATCH", { shapes: "[3]", count: 1 }]]);
+  });
+  it("skips when the weights are not all readable, or the optimizer has no moments", async () => {
+    const bad = weights([[3]]);
+    bad.files[0]!.problem = { code: "WEIGHTS_FILE_INVALID", data: {} };
+    assert.deepEqual(await run(optimizerWeightsCheck, ctx({ weights: bad, optimizer: present(optimizer([1], [[3]])) })), { skip: "the weights are not all readable" });
+    assert.deepEqual(await run(optimizerWeightsCheck, ctx({ weights: { ...weights([[3]]), missingShards: ["b"] }, optimizer: present(optimizer([1], [[3]])) })), { skip: "the weights are not all readable" });
+    assert.deepEqual(await run(optimizerWeightsCheck, ctx({ weights: weights([[3]]), optimizer: present(optimizer([1])) })), { skip: "the optimizer holds no per-parameter moment tensors" });
+  });
+});
