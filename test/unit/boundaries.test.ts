@@ -12,6 +12,9 @@ import { accumulationHint } from "../../src/checks/helpers/steps.js";
 import type { Progress } from "../../src/layouts/types.js";
 import { ctx, levelsAndCodes, optimizer, present, progress, run, scaler, scheduler, weights } from "./normalised.js";
 
+/** A number as a test name shows it: -0 is not 0 here. */
+const show = (n: number | undefined) => (Object.is(n, -0) ? "-0" : String(n));
+
 describe("optimizer steps against the expected 2540, within --tolerance", () => {
   // [optimizer steps, tolerance, expected level and code, diff]
   const table: [number, number, string, string, number][] = [
@@ -161,7 +164,7 @@ describe("metrics in [0, 1]", () => {
     [-Infinity, false],
   ];
   for (const [value, inRange] of table) {
-    it(`${value}: ${inRange ? "in range" : "METRIC_OUT_OF_RANGE"}`, async () => {
+    it(`${show(value)}: ${inRange ? "in range" : "METRIC_OUT_OF_RANGE"}`, async () => {
       const out = await run(metadataCheck, ctx({ progress: present(progress({ metrics: [{ key: "best_val_f1", value }] })) }));
       const want: [string, string, Record<string, unknown>][] = inRange
         ? [["pass", "PROGRESS_CONSISTENT", { progress: "" }], ["pass", "METRICS_OK", { metrics: `best_val_f1 ${value}` }]]
@@ -385,7 +388,7 @@ describe("AMP scaler scale: positive and finite", () => {
     [undefined, "SCALER_SCALE_INVALID"],
   ];
   for (const [scale, code] of table) {
-    it(`scale ${scale}: ${code}`, async () => {
+    it(`scale ${show(scale)}: ${code}`, async () => {
       const out = await run(scalerCheck, ctx({ scaler: present(scaler(scale)) }));
       assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [code === "SCALER_OK" ? ["pass", code, { scale, tracker: 0 }] : ["error", code, { scale }]]);
     });
