@@ -159,16 +159,15 @@ test("rules apply in the crate's order", () => {
   expectError(() => parse(file({ a: f32([1], 4, 8), b: { dtype: "X", shape: [], data_offsets: [0, 0] } }, 8)), "SAFETENSORS_INVALID_HEADER_DESERIALIZATION", "InvalidHeaderDeserialization", ['"b"']);
 });
 
+// Not a speed assertion: a linear scan of 100 MB takes a fraction of a second, a quadratic one would not finish.
 test("a 99,999,999-byte header is scanned in linear time", () => {
   const n = 99_999_999;
   const bytes = new Uint8Array(8 + n).fill(0x20);
   new DataView(bytes.buffer).setBigUint64(0, BigInt(n), true);
-  const t0 = Date.now();
   expectError(() => parse(bytes), "SAFETENSORS_INVALID_HEADER_DESERIALIZATION", "InvalidHeaderDeserialization");
   bytes[8] = 0x7b; // "{" + spaces + "}": valid, and the scanner walks every byte
   bytes[8 + n - 1] = 0x7d;
   assert.equal(parse(bytes).tensors.length, 0);
-  assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
 });
 
 test("readSafetensors reads only the header of a real file", async () => {
