@@ -6,13 +6,14 @@
 import { FAST_TESTS } from "./scripts/fast-tests.mjs";
 
 const only = process.env.MUTATE; // e.g. MUTATE=src/checks/optimizer.ts npm run mutate
+const tests = process.env.MUTATE_TESTS; // e.g. MUTATE_TESTS=dist-test/test/unit/*.test.js: fewer files, faster survivors
 
 export default {
   testRunner: "tap",
   plugins: ["@stryker-mutator/tap-runner"],
   mutate: only ? only.split(",") : ["src/checks/**/*.ts", "src/verify/**/*.ts", "src/safety/**/*.ts"],
   buildCommand: "tsc -p tsconfig.test.json",
-  tap: { testFiles: FAST_TESTS },
+  tap: { testFiles: tests ? tests.split(",") : FAST_TESTS },
   // dist-test is rebuilt in the sandbox; dist stays for the few tests that spawn the (unmutated) CLI.
   ignorePatterns: ["dist-test", "reports", ".planted", ".build-*"],
   coverageAnalysis: "perTest",

@@ -8,7 +8,7 @@ import { metadataCheck } from "../../src/checks/metadata.js";
 import { schedulerCheck } from "../../src/checks/scheduler.js";
 import { scalerCheck } from "../../src/checks/scaler.js";
 import { optimizerWeightsCheck } from "../../src/checks/optimizer-weights.js";
-import { accumulationHint } from "../../src/checks/helpers/steps.js";
+import { accumulationHint, optimizerSteps } from "../../src/checks/helpers/steps.js";
 import type { Progress } from "../../src/layouts/types.js";
 import { ctx, levelsAndCodes, optimizer, present, progress, run, scaler, scheduler, weights } from "./normalised.js";
 
@@ -51,6 +51,7 @@ describe("the gradient-accumulation hint (expected / optimizer steps close to an
     [2541, 1270, 0, { k: 2, ratio: 2.001 }], // tolerance 0: still one step of slack
     [2540, 1269, 0, { k: 2, ratio: 2.002 }], // 1 away with tolerance 0
     [2540, 1268, 0, undefined], // 2 away
+    [2540, 2530, 20, undefined], // ratio 1.004: k = 1 is no accumulation, even within the tolerance
     [2540, 1700, 20, undefined], // ratio 1.494 rounds to 1: no accumulation explains it
     [2540, 1693, 20, undefined], // ratio 1.500 rounds to 2 but ⌊2540/2⌋ is 423 away
     [2540, 2400, 20, undefined],
@@ -100,6 +101,15 @@ describe("optimizer check without a comparison to make", () => {
   it("no per-parameter state at all (plain SGD) names the optimizer", async () => {
     const out = await run(optimizerCheck, ctx({ optimizer: present(optimizer([], [], { className: "SGD" })) }));
     assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [["warn", "OPTIMIZER_NO_STEP", { detail: "SGD with no per-parameter state" }]]);
+  });
+  it("no per-parameter state and no class name: 'optimizer'", async () => {
+    const out = await run(optimizerCheck, ctx({ optimizer: present(optimizer([])) }));
+    assert.deepEqual(out.findings![0]!.data, { detail: "optimizer with no per-parameter state" });
+  });
+  it("a tie between step values: the first parameter's value is the count", () => {
+    assert.deepEqual(optimizerSteps(optimizer([5, 7])), { steps: 5, disagree: [{ param: "1", step: 7 }], withoutStep: 0 });
+    assert.deepEqual(optimizerSteps(optimizer([7, 5, 5])), { steps: 5, disagree: [{ param: "0", step: 7 }], withoutStep: 0 });
+    assert.deepEqual(optimizerSteps(optimizer([undefined])), { disagree: [], withoutStep: 1 });
   });
   it("per-parameter state without 'step' counts the states", async () => {
     const out = await run(optimizerCheck, ctx({ optimizer: present(optimizer([undefined, undefined])) }));
@@ -269,6 +279,18 @@ describe("scheduler last_epoch against the optimizer steps, within --tolerance",
       assert.deepEqual(out.findings!.map((f) => f.code), [code]);
     });
   }
+  it("a per-epoch match reports last_epoch and the epoch", async () => {
+    const out = await run(schedulerCheck, sched(4, 2540, {}, { epoch: 3, schedulerMayStepPerEpoch: true }));
+    assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [["pass", "SCHEDULER_EPOCHS_OK", { lastEpoch: 4, epoch: 3 }]]);
+  });
+  it("a scheduler without last_epoch makes no step comparison", async () => {
+    const c = ctx({ progress: present(progress()), optimizer: present(optimizer([2540], [], { lr: undefined })), scheduler: present(scheduler({})) });
+    assert.deepEqual((await run(schedulerCheck, c)).findings, []);
+  });
+  it("missing is a warning, invalid an error", async () => {
+    assert.deepEqual(await levelsAndCodes(schedulerCheck, ctx({ scheduler: { state: "missing", ref: { where: "s", required: false } } })), [["warn", "SCHEDULER_STATE_MISSING"]]);
+    assert.deepEqual(await levelsAndCodes(schedulerCheck, ctx({ scheduler: { state: "invalid", ref: { where: "s", required: false }, reason: "r" } })), [["error", "SCHEDULER_STATE_INVALID"]]);
+  });
   it("a scheduler that may not step per epoch is compared with steps even at the epoch", async () => {
     const out = await run(schedulerCheck, sched(3, 2540, {}, { epoch: 3 }));
     assert.deepEqual(out.findings!.map((f) => f.code), ["SCHEDULER_STEP_MISMATCH"]);
@@ -293,7 +315,8 @@ describe("the resume learning rate", () => {
   ];
   for (const [lr, warns] of small) {
     it(`optimizer lr ${lr}: ${warns ? "LR_TOO_SMALL" : "not too small"}`, async () => {
-      assert.deepEqual(await codes(lrCase(lr, [lr])), warns ? ["LR_AGREES", "LR_TOO_SMALL"] : ["LR_AGREES"]);
+      const out = await run(schedulerCheck, lrCase(lr, [lr]));
+      assert.deepEqual(out.findings!.map((f) => [f.code, f.data]), [["LR_AGREES", { lr }], ...(warns ? [["LR_TOO_SMALL", { lr }]] : [])]);
     });
   }
   it("without an optimizer lr, the scheduler's _last_lr is the resume lr", async () => {
@@ -305,6 +328,7 @@ describe("the resume learning rate", () => {
   const above: [number, string, [string, number][], boolean][] = [
     [0.1, "CosineAnnealingLR", [], false],
     [0.1 * (1 + 0.5e-6), "CosineAnnealingLR", [], false],
+    [0.1 * (1 + 1e-6), "CosineAnnealingLR", [], false], // exactly at the margin
     [0.1 * (1 + 2e-6), "CosineAnnealingLR", [], true],
     [0.2, "CosineAnnealingWarmRestarts", [], true],
     [0.2, "PolynomialLR", [], true],
@@ -393,8 +417,12 @@ describe("AMP scaler scale: positive and finite", () => {
       assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [code === "SCALER_OK" ? ["pass", code, { scale, tracker: 0 }] : ["error", code, { scale }]]);
     });
   }
-  it("an empty state (a disabled scaler) is a warning, whatever its scale", async () => {
-    assert.deepEqual(await levelsAndCodes(scalerCheck, ctx({ scaler: present(scaler(undefined, true)) })), [["warn", "SCALER_STATE_EMPTY"]]);
+  it("an empty state (a disabled scaler) is a warning that says where, whatever its scale", async () => {
+    const out = await run(scalerCheck, ctx({ scaler: present(scaler(undefined, true)) }));
+    assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [["warn", "SCALER_STATE_EMPTY", { where: "s" }]]);
+  });
+  it("an invalid state is an error", async () => {
+    assert.deepEqual(await levelsAndCodes(scalerCheck, ctx({ scaler: { state: "invalid", ref: { where: "s", required: false }, reason: "r" } })), [["error", "SCALER_STATE_INVALID"]]);
   });
   it("missing: a warning unless the layout requires it (fp16 Trainer), then an error", async () => {
     assert.deepEqual(await levelsAndCodes(scalerCheck, ctx({ scaler: { state: "missing", ref: { where: "s", required: false } } })), [["warn", "SCALER_STATE_MISSING"]]);
@@ -405,12 +433,39 @@ describe("AMP scaler scale: positive and finite", () => {
 describe("optimizer states against weight tensors", () => {
   const check = (states: number, tensors: number) =>
     levelsAndCodes(optimizerWeightsCheck, ctx({ weights: weights(Array.from({ length: tensors }, () => [3])), optimizer: present(optimizer(Array(states).fill(1), Array.from({ length: states }, () => [3]))) }));
-  it("as many states as tensors: matches", async () => assert.deepEqual(await check(4, 4), [["pass", "OPTIMIZER_MATCHES_WEIGHTS"]]));
-  it("one state more than tensors: another model's optimizer", async () => assert.deepEqual(await check(5, 4), [["error", "OPTIMIZER_TOO_MANY_STATES"]]));
+  it("as many states as tensors: matches", async () => {
+    const out = await run(optimizerWeightsCheck, ctx({ weights: weights([[3], [3]]), optimizer: present(optimizer([1, 1], [[3], [3]])) }));
+    assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [["pass", "OPTIMIZER_MATCHES_WEIGHTS", { states: 2, tensors: 2 }]]);
+    assert.deepEqual(await check(4, 4), [["pass", "OPTIMIZER_MATCHES_WEIGHTS"]]);
+  });
+  it("one state more than tensors: another model's optimizer", async () => {
+    assert.deepEqual(await check(5, 4), [["error", "OPTIMIZER_TOO_MANY_STATES"]]);
+    const out = await run(optimizerWeightsCheck, ctx({ weights: weights([[3]]), optimizer: present(optimizer([1, 1], [[3], [3]])) }));
+    assert.deepEqual(out.findings![0]!.data, { states: 2, tensors: 1 });
+  });
+  it("shapes are compared whole: [12] is not [1, 2]", async () => {
+    const out = await run(optimizerWeightsCheck, ctx({ weights: weights([[12]]), optimizer: present(optimizer([1], [[1, 2]])) }));
+    assert.deepEqual(out.findings!.map((f) => [f.code, f.data]), [["OPTIMIZER_SHAPE_MISMATCH", { shapes: "[1, 2]", count: 1 }]]);
+  });
+  it("names at most five distinct shapes, and counts them all", async () => {
+    const moments = [[11], [12], [13], [14], [15], [16], [16]];
+    const out = await run(optimizerWeightsCheck, ctx({ weights: weights(moments.map(() => [3])), optimizer: present(optimizer(moments.map(() => 1), moments)) }));
+    assert.deepEqual(out.findings![0]!.data, { shapes: "[11] [12] [13] [14] [15]", count: 7 });
+  });
   it("fewer states (frozen parameters): matches", async () => assert.deepEqual(await check(3, 4), [["pass", "OPTIMIZER_MATCHES_WEIGHTS"]]));
   it("a shape used twice needs two tensors of that shape", async () => {
     const out = await run(optimizerWeightsCheck, ctx({ weights: weights([[3], [4]]), optimizer: present(optimizer([1, 1], [[3], [3]])) }));
     assert.deepEqual(out.findings!.map((f) => [f.code, f.data]), [["OPTIMIZER_SHAPE_MISMATCH", { shapes: "[3]", count: 1 }]]);
+  });
+  it("skips without weights, or with a weights file that could not be read", async () => {
+    const opt = present(optimizer([1], [[3]]));
+    const skip = { skip: "the weights are not all readable" };
+    assert.deepEqual(await run(optimizerWeightsCheck, ctx({ weights: undefined, optimizer: opt })), skip);
+    assert.deepEqual(await run(optimizerWeightsCheck, ctx({ weights: { ...weights([]), files: [] }, optimizer: opt })), skip);
+    const two = weights([[3]]);
+    two.files.push({ ...two.files[0]!, rel: "n", problem: { code: "WEIGHTS_FILE_INVALID", data: {} } });
+    assert.deepEqual(await run(optimizerWeightsCheck, ctx({ weights: two, optimizer: opt })), skip);
+    assert.deepEqual(await run(optimizerWeightsCheck, ctx({ weights: weights([[3]]), optimizer: { state: "unavailable", reason: "x" } })), { skip: "no readable optimizer state" });
   });
   it("skips when the weights are not all readable, or the optimizer has no moments", async () => {
     const bad = weights([[3]]);
