@@ -16,11 +16,9 @@ export default {
   tap: { testFiles: tests ? tests.split(",") : FAST_TESTS },
   // dist-test is rebuilt in the sandbox; dist stays for the few tests that spawn the (unmutated) CLI.
   ignorePatterns: ["dist-test", "reports", ".planted", ".build-*"],
+  // A "test" of the tap runner is a whole file, so coverage says which files import a mutant's code,
+  // and module-level tables are covered like any other code (no mutant is static here).
   coverageAnalysis: "perTest",
-  // A static mutant (a module-level table: the unsafe-module lists, the regexes) is active from import,
-  // so Stryker runs every test file for it: about 1,000 of them, hours on two cores. They are left
-  // out here and counted as ignored; MUTATE_STATIC=1 includes them (docs/mutation.md).
-  ignoreStatic: !process.env.MUTATE_STATIC,
   // Two shared cores: one mutant at a time unless MUTATE_CONCURRENCY says otherwise.
   concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
   timeoutMS: 20000,

@@ -102,6 +102,10 @@ describe("optimizer check without a comparison to make", () => {
     const out = await run(optimizerCheck, ctx({ optimizer: present(optimizer([], [], { className: "SGD" })) }));
     assert.deepEqual(out.findings!.map((f) => [f.level, f.code, f.data]), [["warn", "OPTIMIZER_NO_STEP", { detail: "SGD with no per-parameter state" }]]);
   });
+  it("expected steps without a formula (a layout that reads them whole) show an empty formula", async () => {
+    const out = await run(optimizerCheck, ctx({ progress: present(progress({ formula: undefined })), optimizer: present(optimizer([2540])) }));
+    assert.deepEqual(out.findings![0]!.data, { optimizerSteps: 2540, expected: 2540, formula: "", diff: 0, tolerance: 20 });
+  });
   it("no per-parameter state and no class name: 'optimizer'", async () => {
     const out = await run(optimizerCheck, ctx({ optimizer: present(optimizer([])) }));
     assert.deepEqual(out.findings![0]!.data, { detail: "optimizer with no per-parameter state" });
