@@ -63,7 +63,7 @@ export function verdict(checks: CheckResult[], strict: boolean): Pick<Report, "s
 }
 
 /** Finding data as plain JSON: bigints as strings, non-finite numbers as the contract's strings. */
-function jsonSafe(data: Record<string, unknown>): Record<string, unknown> {
+export function jsonSafe(data: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) {
     if (v === undefined) continue;

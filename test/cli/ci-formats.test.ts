@@ -1,38 +1,18 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { ReportSchema, type Report } from "../../src/verify/schema.js";
 import { renderJunit } from "../../src/report/junit.js";
 import { renderGithub, renderGithubSummary } from "../../src/report/github.js";
 import { CODES } from "../../src/findings/codes.js";
-import { decideStatus, exitCodeFor } from "../../src/verify/policy.js";
-import { BIN, fixture, ROOT, runCli } from "../helpers.js";
+import { BIN, expectedVerdict, fixture, recordedFixtures, ROOT, runCli, VERDICT_OUTCOMES } from "../helpers.js";
 
 const XSD = join(ROOT, "test", "schemas", "junit.xsd");
 const HAS_XMLLINT = spawnSync("xmllint", ["--version"]).status === 0;
 const NO_XMLLINT = HAS_XMLLINT ? false : "xmllint is not installed (Debian: apt-get install -y libxml2-utils)";
-
-/** Every checkpoint the fixtures hold: folders and .ckpt files, not the .expected.json files beside them. */
-function allFixtures(): string[] {
-  const base = fixture("checkpoints");
-  const list = (dir: string, keep: (name: string) => boolean) =>
-    readdirSync(join(base, dir))
-      .filter(keep)
-      .sort()
-      .map((n) => join(base, dir, n));
-  const isDir = (p: string) => statSync(p).isDirectory();
-  const cases = list("hf-trainer/cases", (n) => !n.endsWith(".json")).flatMap((c) => readdirSync(c).filter((n) => n.startsWith("checkpoint-")).map((n) => join(c, n)));
-  return [
-    ...list("training-state", (n) => !n.endsWith(".json")),
-    ...cases,
-    ...list("hf-trainer/run", () => true).filter(isDir),
-    ...list("lightning", (n) => n.endsWith(".ckpt")),
-    ...list("generic", (n) => !n.endsWith(".json")),
-  ];
-}
 
 /** Runs xmllint once over many files; returns the files that did not validate, with its messages. */
 function xmllintInvalid(files: string[]): string[] {
@@ -49,83 +29,107 @@ function problems(report: Report) {
   return report.checks.flatMap((c) => c.findings.filter((f) => f.level === "error" || f.level === "warn").map((f) => ({ check: c, f })));
 }
 
-describe("CI formats on every fixture", () => {
-  const fixtures = allFixtures();
-  const reports = new Map<string, Report>();
+/**
+ * The original layouts' fixtures all, and of each multi-rank layout's (about 120 more) the first
+ * of each verdict: the renderers see every layout and every verdict without spawning the CLI
+ * twice for each of ~170 fixtures. The in-process test/fixtures/recorded.test.ts holds every
+ * fixture to its verdict.
+ */
+function sample(): ReturnType<typeof recordedFixtures> {
+  const all = recordedFixtures().filter((f) => expectedVerdict(f) !== undefined);
+  const original = new Set(["training-state", "hf-trainer", "lightning", "generic"]);
+  const seen = new Set<string>();
+  return all.filter((f) => {
+    if (original.has(f.name.split("/")[0]!)) return true;
+    const key = `${f.layout} ${expectedVerdict(f)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+describe("CI formats on every layout and verdict", () => {
+  const fixtures = sample();
+  // What the CLI printed for each fixture: [default, --strict]. The renderers are checked against these reports.
+  const reports = new Map<string, [Report, Report]>();
+  const runs = new Map<string, [number | null, number | null]>();
   let tmp = "";
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), "vc-ci-formats-"));
-    // One spawned run per fixture, eight at a time: the JSON the CLI prints is what the other formats are checked against.
+    // Two spawned runs per fixture, four at a time on the two cores.
     const queue = [...fixtures];
     const worker = async () => {
-      for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
-        const run = await runCliAsync([path, "--json"]);
-        const report = ReportSchema.parse(JSON.parse(run.stdout));
-        assert.equal(run.code, report.exitCode, `${path}: exit code ${run.code} but report says ${report.exitCode}`);
-        reports.set(path, report);
+      for (let f = queue.shift(); f !== undefined; f = queue.shift()) {
+        const [run, strict] = [await runCliAsync([f.path, "--json"]), await runCliAsync([f.path, "--json", "--strict"])];
+        reports.set(f.name, [ReportSchema.parse(JSON.parse(run.stdout)), ReportSchema.parse(JSON.parse(strict.stdout))]);
+        runs.set(f.name, [run.code, strict.code]);
       }
     };
-    await Promise.all(Array.from({ length: 8 }, worker));
+    await Promise.all(Array.from({ length: 4 }, worker));
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
+  const all = () => [...reports.entries()].flatMap(([name, [base, strict]]) => [[name, base], [name, strict]] as const);
 
   it("covers every layout's fixtures", () => {
-    assert.ok(fixtures.length >= 40, `only ${fixtures.length} fixtures found`);
-    assert.deepEqual([...new Set([...reports.values()].map((r) => r.layout))].sort(), ["generic", "hf-trainer", "lightning", "training-state"]);
+    assert.ok(fixtures.length >= 50, `only ${fixtures.length} fixtures found`);
+    assert.deepEqual([...new Set([...reports.values()].map(([r]) => r.layout))].sort(), ["accelerate", "dcp", "deepspeed", "generic", "hf-trainer", "lightning", "megatron", "training-state"]);
   });
 
-  it("JSON: every report parses against the zod schema and exits as it says", () => {
+  it("JSON: every report parses against the zod schema and has the verdict the generator recorded, default and --strict", () => {
     assert.equal(reports.size, fixtures.length);
+    for (const f of fixtures) {
+      const want = VERDICT_OUTCOMES[expectedVerdict(f)!];
+      const [base, strict] = reports.get(f.name)!;
+      assert.deepEqual(
+        { exit: runs.get(f.name), status: [base.status, strict.status], reported: [base.exitCode, strict.exitCode], strict: [base.strict, strict.strict] },
+        { exit: [want.exit, want.strictExit], status: [want.status, want.strictStatus], reported: [want.exit, want.strictExit], strict: [false, true] },
+        f.name,
+      );
+    }
   });
 
   it("JUnit: every report, normal and strict, validates against the JUnit schema", { skip: NO_XMLLINT }, () => {
     const files: string[] = [];
-    for (const [path, report] of reports) {
-      for (const strict of [false, true]) {
-        const file = join(tmp, `${relative(fixture("checkpoints"), path).replace(/[/.]/g, "_")}${strict ? "-strict" : ""}.xml`);
-        writeFileSync(file, renderJunit(strictly(report, strict)));
-        files.push(file);
-      }
+    for (const [name, report] of all()) {
+      const file = join(tmp, `${name.replace(/[/.]/g, "_")}${report.strict ? "-strict" : ""}.xml`);
+      writeFileSync(file, renderJunit(report));
+      files.push(file);
     }
     assert.deepEqual(xmllintInvalid(files), []);
   });
 
   it("JUnit: one testcase per check; failures exactly when the exit code is 1; failure types are codes", () => {
-    for (const [path, base] of reports) {
-      for (const report of [base, strictly(base, true)]) {
-        const xml = renderJunit(report);
-        const count = (attr: string) => Number(new RegExp(`<testsuite [^>]*\\b${attr}="(\\d+)"`).exec(xml)?.[1]);
-        assert.equal(count("tests"), report.checks.length, path);
-        assert.equal((xml.match(/<testcase /g) ?? []).length, report.checks.length, path);
-        assert.equal(count("skipped"), report.checks.filter((c) => c.status === "skip").length, path);
-        assert.equal(count("failures") > 0, report.exitCode === 1, `${path} strict=${report.strict}`);
-        assert.equal(count("errors"), 0);
-        for (const [, type] of xml.matchAll(/<failure [^>]*type="([^"]*)"/g)) assert.ok(type! in CODES, `${path}: failure type ${type}`);
-      }
+    for (const [path, report] of all()) {
+      const xml = renderJunit(report);
+      const count = (attr: string) => Number(new RegExp(`<testsuite [^>]*\\b${attr}="(\\d+)"`).exec(xml)?.[1]);
+      assert.equal(count("tests"), report.checks.length, path);
+      assert.equal((xml.match(/<testcase /g) ?? []).length, report.checks.length, path);
+      assert.equal(count("skipped"), report.checks.filter((c) => c.status === "skip").length, path);
+      assert.equal(count("failures") > 0, report.exitCode === 1, `${path} strict=${report.strict}`);
+      assert.equal(count("errors"), 0);
+      for (const [, type] of xml.matchAll(/<failure [^>]*type="([^"]*)"/g)) assert.ok(type! in CODES, `${path}: failure type ${type}`);
     }
   });
 
   it("GitHub: every line is a well-formed workflow command, one annotation per problem, then the verdict", () => {
-    for (const [path, base] of reports) {
-      for (const report of [base, strictly(base, true)]) {
-        const lines = renderGithub(report).replace(/\n$/, "").split("\n");
-        for (const line of lines) assert.match(line, COMMAND, `${path}: ${JSON.stringify(line)}`);
-        const expected = problems(report);
-        assert.equal(lines.length, expected.length + 1, path);
-        expected.forEach(({ check, f }, i) => {
-          const m = COMMAND.exec(lines[i]!)!;
-          assert.equal(m[1], f.level === "error" || report.strict ? "error" : "warning", `${path}: ${f.code}`);
-          assert.ok(unescape(m[2]!).startsWith(f.message), `${path}: ${lines[i]}`);
-          assert.ok(lines[i]!.includes(`title=verify-checkpoint ${check.id}%3A ${f.code}`), lines[i]);
-          assert.match(lines[i]!, /file=[^,:]+/, "every annotation names a file");
-        });
-        assert.match(lines.at(-1)!, report.exitCode === 1 ? /^::error title=verify-checkpoint::FAILED/ : /^::notice title=verify-checkpoint::PASSED/);
-      }
+    for (const [path, report] of all()) {
+      const lines = renderGithub(report).replace(/\n$/, "").split("\n");
+      for (const line of lines) assert.match(line, COMMAND, `${path}: ${JSON.stringify(line)}`);
+      const expected = problems(report);
+      assert.equal(lines.length, expected.length + 1, path);
+      expected.forEach(({ check, f }, i) => {
+        const m = COMMAND.exec(lines[i]!)!;
+        assert.equal(m[1], f.level === "error" || report.strict ? "error" : "warning", `${path}: ${f.code}`);
+        assert.ok(unescape(m[2]!).startsWith(f.message), `${path}: ${lines[i]}`);
+        assert.ok(lines[i]!.includes(`title=verify-checkpoint ${check.id}%3A ${f.code}`), lines[i]);
+        assert.match(lines[i]!, /file=[^,:]+/, "every annotation names a file");
+      });
+      assert.match(lines.at(-1)!, report.exitCode === 1 ? /^::error title=verify-checkpoint::FAILED/ : /^::notice title=verify-checkpoint::PASSED/);
     }
   });
 
   it("GitHub step summary: a verdict heading, every problem's code, every check", () => {
-    for (const [path, report] of reports) {
+    for (const [path, report] of all()) {
       const md = renderGithubSummary(report);
       assert.match(md, /^### (✅|⚠️|❌) verify-checkpoint: (PASSED|PASSED WITH WARNINGS|FAILED)/, path);
       for (const { f } of problems(report)) assert.ok(md.includes(`\`${f.code}\``), `${path}: ${f.code}`);
@@ -231,11 +235,4 @@ function runCliAsync(args: string[]): Promise<{ code: number | null; stdout: str
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.on("error", reject).on("close", (code) => resolve({ code, stdout }));
   });
-}
-
-function strictly(report: Report, strict: boolean): Report {
-  if (!strict || report.strict) return report;
-  // The same policy functions the verifier applies, so the strict variant is what --strict would print.
-  const status = decideStatus(report.summary, true);
-  return { ...report, strict: true, status, exitCode: exitCodeFor(status) };
 }

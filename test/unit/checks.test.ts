@@ -1,7 +1,5 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_OPTIONS } from "../../src/core/options.js";
-import type { CheckContext } from "../../src/checks/define.js";
 import { optimizerCheck } from "../../src/checks/optimizer.js";
 import { metadataCheck } from "../../src/checks/metadata.js";
 import { scalerCheck } from "../../src/checks/scaler.js";
@@ -9,42 +7,8 @@ import { schedulerCheck } from "../../src/checks/scheduler.js";
 import { optimizerWeightsCheck } from "../../src/checks/optimizer-weights.js";
 import { configCheck } from "../../src/checks/config.js";
 import { accumulationHint } from "../../src/checks/helpers/steps.js";
-import { baseCheckpoint } from "../../src/layouts/common.js";
-import type { NormalisedCheckpoint, OptimizerView, Progress } from "../../src/layouts/types.js";
 import { renderMessage } from "../../src/findings/finding.js";
-
-const progress = (over: Partial<Progress> = {}): Progress => ({
-  epoch: 2,
-  stepInEpoch: 0,
-  batchesPerEpoch: 1270,
-  gradAccum: 1,
-  gradAccumRecorded: false,
-  expectedOptimizerSteps: 2540,
-  formula: "2 epochs × 1270 batches + 0",
-  stepsToSkip: 2540,
-  metrics: [],
-  describe: "",
-  ...over,
-});
-
-const optimizer = (steps: (number | undefined)[], shapes: number[][] = []): OptimizerView => ({
-  ref: { where: "x", required: true },
-  steps: steps.map((step, i) => ({ param: String(i), step })),
-  stateCount: steps.length,
-  paramCount: steps.length,
-  lr: 1e-5,
-  hyper: new Map(),
-  momentShapes: shapes.map((shape, i) => ({ param: String(i), shape })),
-});
-
-function ctx(over: Partial<NormalisedCheckpoint>, options = {}): CheckContext {
-  return { path: "p", options: { ...DEFAULT_OPTIONS, ...options }, checkpoint: { ...baseCheckpoint("training-state", "p", "test"), ...over } };
-}
-
-async function run(check: { run: (c: CheckContext) => unknown }, c: CheckContext) {
-  const out = (await check.run(c)) as { findings?: { level: string; code: string; data: Record<string, unknown> }[]; skip?: string };
-  return out;
-}
+import { ctx, optimizer, progress, run, scaler as scalerView, weights as w } from "./normalised.js";
 
 describe("optimizer check", () => {
   it("passes within tolerance with the seed's numbers", async () => {
@@ -100,7 +64,7 @@ describe("metadata check", () => {
 });
 
 describe("scaler check", () => {
-  const scaler = (scale: number | undefined, empty = false) => ctx({ scaler: { state: "present", view: { ref: { where: "s", required: false }, empty, scale, growthTracker: 0 } } });
+  const scaler = (scale: number | undefined, empty = false) => ctx({ scaler: { state: "present", view: scalerView(scale, empty) } });
   it("accepts a positive finite scale", async () => assert.equal((await run(scalerCheck, scaler(65536))).findings![0]!.code, "SCALER_OK"));
   it("rejects inf, 0 and NaN", async () => {
     for (const s of [Infinity, 0, NaN, -1]) assert.equal((await run(scalerCheck, scaler(s))).findings![0]!.code, "SCALER_SCALE_INVALID");
@@ -129,7 +93,6 @@ describe("scheduler check", () => {
 });
 
 describe("optimizer-weights check", () => {
-  const w = (shapes: number[][]) => ({ candidates: [], unusable: [], missingShards: [], files: [{ rel: "m", kind: "safetensors" as const, size: 1, verdicts: [], torchProblems: [], tensors: shapes.map((shape, i) => ({ name: `t${i}`, dtype: "float32", shape })) }] });
   it("matches shapes as multisets", async () => {
     const out = await run(optimizerWeightsCheck, ctx({ weights: w([[3, 4], [3], [2, 3], [2]]), optimizer: { state: "present", view: optimizer([1, 1, 1, 1], [[2], [3, 4], [3], [2, 3]]) } }));
     assert.equal(out.findings![0]!.code, "OPTIMIZER_MATCHES_WEIGHTS");

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decideStatus, exitCodeFor, failedByStrictness, summarise } from "../../src/verify/policy.js";
-import type { CheckResult } from "../../src/verify/schema.js";
+import { checkStatus, decideStatus, exitCodeFor, failedByStrictness, summarise } from "../../src/verify/policy.js";
+import type { CheckResult, Status } from "../../src/verify/schema.js";
 
 const check = (levels: ("pass" | "warn" | "error" | "info")[]): CheckResult => ({
   id: "x",
@@ -11,23 +11,53 @@ const check = (levels: ("pass" | "warn" | "error" | "info")[]): CheckResult => (
 });
 
 describe("policy", () => {
-  it("counts findings by level", () => {
+  it("counts findings by level; information is not counted", () => {
     assert.deepEqual(summarise([check(["pass", "pass", "warn"]), check(["error", "info", "pass"])]), { passed: 3, warnings: 1, errors: 1 });
+    assert.deepEqual(summarise([check(["info", "info"]), check([])]), { passed: 0, warnings: 0, errors: 0 });
+    assert.deepEqual(summarise([check(["warn", "warn", "error", "error", "error"])]), { passed: 0, warnings: 2, errors: 3 });
   });
-  it("warnings pass by default and fail in strict mode", () => {
-    const s = { passed: 18, warnings: 1, errors: 0 };
-    assert.equal(decideStatus(s, false), "passed_with_warnings");
-    assert.equal(decideStatus(s, true), "failed");
-    assert.equal(exitCodeFor(decideStatus(s, false)), 0);
-    assert.equal(exitCodeFor(decideStatus(s, true)), 1);
-    assert.equal(failedByStrictness({ status: "failed", strict: true, summary: s }), true);
+
+  // The contract: 0 passed (warnings allowed unless --strict), 1 failed. [warnings, errors, strict, status, exit, blamed on strictness]
+  const table: [number, number, boolean, Status, 0 | 1, boolean][] = [
+    [0, 0, false, "passed", 0, false],
+    [0, 0, true, "passed", 0, false],
+    [1, 0, false, "passed_with_warnings", 0, false], // exactly one warning
+    [1, 0, true, "failed", 1, true], // exactly one warning, strict
+    [5, 0, false, "passed_with_warnings", 0, false],
+    [5, 0, true, "failed", 1, true],
+    [0, 1, false, "failed", 1, false], // exactly one error
+    [0, 1, true, "failed", 1, false],
+    [1, 1, false, "failed", 1, false],
+    [1, 1, true, "failed", 1, false],
+  ];
+  for (const [warnings, errors, strict, status, exit, blamed] of table) {
+    it(`${warnings} warning(s), ${errors} error(s)${strict ? ", --strict" : ""}: ${status}, exit ${exit}`, () => {
+      const summary = { passed: 18, warnings, errors };
+      assert.equal(decideStatus(summary, strict), status);
+      assert.equal(exitCodeFor(status), exit);
+      assert.equal(failedByStrictness({ status, strict, summary }), blamed);
+    });
+  }
+
+  it("exit codes by status", () => {
+    assert.deepEqual((["passed", "passed_with_warnings", "failed"] as const).map(exitCodeFor), [0, 0, 1]);
   });
-  it("errors fail in both modes and are not blamed on strictness", () => {
-    const s = { passed: 3, warnings: 1, errors: 1 };
-    assert.equal(decideStatus(s, false), "failed");
-    assert.equal(failedByStrictness({ status: "failed", strict: true, summary: s }), false);
+
+  it("a failure outside strict mode is never blamed on strictness", () => {
+    assert.equal(failedByStrictness({ status: "failed", strict: false, summary: { passed: 0, warnings: 1, errors: 0 } }), false);
+    assert.equal(failedByStrictness({ status: "passed_with_warnings", strict: true, summary: { passed: 0, warnings: 1, errors: 0 } }), false);
   });
-  it("no warnings and no errors is a clean pass", () => {
-    assert.equal(decideStatus({ passed: 5, warnings: 0, errors: 0 }, true), "passed");
+
+  it("a check's status is its worst finding; information and no findings are a pass", () => {
+    const table: [string[], CheckResult["status"]][] = [
+      [[], "pass"],
+      [["info"], "pass"],
+      [["pass", "info"], "pass"],
+      [["pass", "warn"], "warn"],
+      [["warn", "info"], "warn"],
+      [["error"], "error"],
+      [["warn", "error", "pass"], "error"],
+    ];
+    for (const [levels, status] of table) assert.equal(checkStatus(levels), status, levels.join(","));
   });
 });

@@ -159,16 +159,15 @@ test("rules apply in the crate's order", () => {
   expectError(() => parse(file({ a: f32([1], 4, 8), b: { dtype: "X", shape: [], data_offsets: [0, 0] } }, 8)), "SAFETENSORS_INVALID_HEADER_DESERIALIZATION", "InvalidHeaderDeserialization", ['"b"']);
 });
 
+// Not a speed assertion: a linear scan of 100 MB takes a fraction of a second, a quadratic one would not finish.
 test("a 99,999,999-byte header is scanned in linear time", () => {
   const n = 99_999_999;
   const bytes = new Uint8Array(8 + n).fill(0x20);
   new DataView(bytes.buffer).setBigUint64(0, BigInt(n), true);
-  const t0 = Date.now();
   expectError(() => parse(bytes), "SAFETENSORS_INVALID_HEADER_DESERIALIZATION", "InvalidHeaderDeserialization");
   bytes[8] = 0x7b; // "{" + spaces + "}": valid, and the scanner walks every byte
   bytes[8 + n - 1] = 0x7d;
   assert.equal(parse(bytes).tensors.length, 0);
-  assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
 });
 
 test("readSafetensors reads only the header of a real file", async () => {
@@ -224,13 +223,16 @@ const EXPECTED: Record<string, { tensors: number; dtypes: Record<string, number>
 };
 const ABUSE = "safetensors-cpp/test/safetensors_abuse_attempt_1.safetensors";
 
-test("realworld corpus: every benign safetensors file validates", { skip: !HAS_REALWORLD && "../shared/realworld is not present" }, async () => {
+test("realworld corpus: every benign safetensors file validates", { skip: !HAS_REALWORLD && "../shared/realworld is not present" }, async (t) => {
   const files = findSafetensors(REALWORLD).map((p) => relative(REALWORLD, p)).filter((p) => p !== ABUSE);
-  assert.ok(files.length >= Object.keys(EXPECTED).length);
+  assert.deepEqual(Object.keys(EXPECTED).filter((rel) => !files.includes(rel)), [], "every listed file is in the corpus");
+  const unlisted = files.filter((rel) => !EXPECTED[rel]);
+  // A file added to the corpus later: validating it is the assertion until it gets a row above.
+  if (unlisted.length > 0) t.diagnostic(`validated without expected counts (no row in EXPECTED): ${unlisted.join(", ")}`);
   for (const rel of files) {
     const st = await readSafetensors(join(REALWORLD, rel));
     const expected = EXPECTED[rel];
-    if (!expected) continue; // a file added to the corpus later: validating is the assertion
+    if (!expected) continue;
     assert.equal(st.tensors.length, expected.tensors, rel);
     const dtypes: Record<string, number> = {};
     for (const t of st.tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;

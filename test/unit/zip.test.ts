@@ -105,9 +105,10 @@ test("encrypted and unsupported flags are refused on read, not on listing", asyn
 
 test("absurd entry counts are errors, not long loops", async () => {
   for (const zip64 of [false, true]) {
-    const t0 = Date.now();
-    await rejectsCode(open(buildZip(torchLike, { zip64, entryCount: zip64 ? 1_000_000 : 60000 })), "ZIP_BAD_CENTRAL_DIRECTORY");
-    assert.ok(Date.now() - t0 < 500);
+    const count = zip64 ? 1_000_000 : 60000;
+    const e = await rejectsCode(open(buildZip(torchLike, { zip64, entryCount: count })), "ZIP_BAD_CENTRAL_DIRECTORY");
+    // Refused from the end record's numbers, before any entry is parsed.
+    assert.match(e.message, new RegExp(`^the end record claims ${count} entries but the central directory is only \\d+ bytes`));
   }
 });
 
