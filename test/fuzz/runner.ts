@@ -20,8 +20,16 @@ export function useBin(): void {
   cliEntry = BIN;
 }
 
-/** A single in-process verify or inspect taking longer than this is a failure. */
-export const TIME_LIMIT_MS = 5_000;
+/**
+ * A single in-process verify or inspect taking longer than this is a failure. The campaign
+ * (`npm run fuzz`) holds every mutant to 5 s; the slice in `npm test` only guards against a
+ * hang (tests never assert timings: a loaded CI machine is not a slow tool).
+ */
+let timeLimitMs = 5_000;
+
+export function setTimeLimit(ms: number): void {
+  timeLimitMs = ms;
+}
 
 export interface RunOutcome {
   failures: string[];
@@ -38,7 +46,7 @@ async function timed<T>(what: string, failures: string[], fn: () => Promise<T>):
   try {
     const value = await fn();
     const ms = performance.now() - t0;
-    if (ms > TIME_LIMIT_MS) failures.push(`${what} took ${ms.toFixed(0)} ms (limit ${TIME_LIMIT_MS})`);
+    if (ms > timeLimitMs) failures.push(`${what} took ${ms.toFixed(0)} ms (limit ${timeLimitMs})`);
     return { value, ms };
   } catch (e) {
     failures.push(`${what} threw: ${describeError(e)}`);
