@@ -39,6 +39,13 @@ module.exports = {
       from: { path: "^src/" },
       to: { path: "^(test|bench|scripts)/" },
     },
+    {
+      name: "every-module-in-a-layer",
+      comment: "a new top-level folder under src/ must be placed in LAYERS above, or its imports go unchecked",
+      severity: "error",
+      from: { path: "^src/", pathNot: `${pattern(LAYERS.flat())}` },
+      to: {},
+    },
     ...upward,
   ],
   options: {
