@@ -1,13 +1,14 @@
 import { crc32 } from "node:zlib";
-import { isFormatError } from "../core/errors.js";
+import { errorMessage } from "../core/errors.js";
 import { PyCall, PyDict, PyList, PyTuple, Tensor, type PyValue } from "../formats/pickle/values.js";
 import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { TorchFile } from "../formats/torch/reader.js";
+import { storageRecord } from "../formats/torch/zip-layout.js";
 import type { ByteSource } from "../storage/types.js";
-import { entryDataOffset, readEntry } from "../formats/zip/index.js";
+import { dataOffsetAt, prefetchDataOffsets, readEntry } from "../formats/zip/index.js";
 import { SCANNED_DTYPES, countNonFinite } from "./nonfinite.js";
 import { runJobs } from "./pool.js";
-import type { RegionJob, RegionResult } from "./region.js";
+import type { SpanJob, SpanResult } from "./span.js";
 
 export interface IntegrityResult {
   rel: string;
@@ -22,88 +23,180 @@ export interface IntegrityResult {
 
 export type Progress = (bytes: number) => void;
 
+/** A span job covers consecutive records up to this many bytes, so several threads share a file. */
+const JOB_BYTES = 32 * 1024 * 1024;
+
+/**
+ * What --deep reads in one file: its records as span jobs, and how their
+ * results become the file's IntegrityResult. Plans of several files run in
+ * one pool (runPlans), so a checkpoint of many small files uses every core.
+ */
+export interface ScanPlan {
+  result: IntegrityResult;
+  jobs: SpanJob[];
+  finish(results: SpanResult[]): void;
+}
+
+/** One record of a plan: where its bytes are; `id` names it through the plan's Labels. */
+interface Rec {
+  start: number;
+  end: number;
+  dtype: string;
+  /** The expected CRC32 (zip records; 0 = not recorded), or undefined for none. */
+  crc?: number;
+  id: number;
+}
+
+/** Names made only for the records a finding is about: hundreds of thousands of records, a handful of findings. */
+interface Labels {
+  where(id: number): string;
+  /** The tensor a record holds, for NaN/Inf findings. */
+  tensor(id: number): string;
+}
+
 function emptyResult(rel: string): IntegrityResult {
   return { rel, bytesRead: 0, recordsChecked: 0, crcNotRecorded: 0, crcMismatches: [], nonFinite: [], readErrors: [] };
 }
 
-interface Labeled {
-  job: RegionJob;
-  /** Zip record name, or storage/tensor label for messages. */
-  where: string;
-  tensor?: string;
-  expectedCrc?: number;
-}
-
 /** Every zip record's CRC32 against the central directory, and a NaN/Inf scan of every float storage. */
 export async function scanTorchFile(rel: string, tf: TorchFile, progress?: Progress): Promise<IntegrityResult> {
-  const result = emptyResult(rel);
-  const names = storageNames(tf.value);
-  const floatStorage = new Map<string, string>();
-  for (const [key, s] of tf.storages) if (SCANNED_DTYPES.has(s.dtype)) floatStorage.set(key, s.dtype);
-  const bigEndian = tf.byteOrder === "big";
-  const path = tf.file.localPath ?? tf.path;
-  const labeled: Labeled[] = [];
-  if (tf.zip) {
-    const storagePrefix = `${tf.archivePrefix ? `${tf.archivePrefix}/` : ""}data/`;
-    for (const entry of tf.zip.entries) {
-      const key = entry.name.startsWith(storagePrefix) ? entry.name.slice(storagePrefix.length) : undefined;
-      const dtype = key !== undefined ? floatStorage.get(key) : undefined;
-      const tensor = key !== undefined ? (names.get(key) ?? `storage ${key}`) : undefined;
-      try {
-        if (entry.crc32 === 0 && entry.uncompressedSize > 0) result.crcNotRecorded++;
-        if (entry.method !== 0) {
-          // Deflated records (other writers) are inflated whole, bounded by the zip reader's caps.
-          const data = await readEntry(tf.zip, entry);
-          const bad = dtype ? countNonFinite(data, dtype, bigEndian) : 0;
-          recordOutcome(result, { where: entry.name, tensor, expectedCrc: entry.crc32, job: { path, offset: 0, length: 0, crc: true, bigEndian } }, { crc: crc32(data) >>> 0, nonFinite: bad, bytes: entry.compressedSize }, dtype);
-          progress?.(entry.compressedSize);
-          continue;
-        }
-        const offset = await entryDataOffset(tf.zip, entry);
-        labeled.push({ where: entry.name, tensor, expectedCrc: entry.crc32, job: { path, offset, length: entry.compressedSize, crc: true, ...(dtype ? { dtype } : {}), bigEndian } });
-      } catch (e) {
-        result.readErrors.push({ where: entry.name, reason: isFormatError(e) ? e.message : String(e) });
-      }
-    }
-  } else {
-    for (const [key, loc] of tf.locations) {
-      const dtype = floatStorage.get(key);
-      labeled.push({ where: `storage ${key}`, tensor: names.get(key) ?? `storage ${key}`, job: { path, offset: loc.offset, length: loc.length, crc: false, ...(dtype ? { dtype } : {}), bigEndian } });
-    }
-  }
-  const outcomes = await runJobs(labeled.map((l) => l.job), progress);
-  labeled.forEach((l, i) => recordOutcome(result, l, outcomes[i]!, l.job.dtype));
-  return result;
+  return (await runPlans([await planTorchFile(rel, tf, progress)], progress))[0]!;
 }
 
 /** Every tensor's byte range, read once, with a NaN/Inf scan of float tensors. */
 export async function scanSafetensors(rel: string, source: ByteSource, st: SafetensorsFile, progress?: Progress): Promise<IntegrityResult> {
+  return (await runPlans([planSafetensors(rel, source, st)], progress))[0]!;
+}
+
+/** Runs the plans' jobs in one pool and returns each file's result, in plan order. */
+export async function runPlans(plans: ScanPlan[], progress?: Progress): Promise<IntegrityResult[]> {
+  const results = await runJobs(plans.flatMap((p) => p.jobs), progress);
+  let at = 0;
+  for (const p of plans) {
+    p.finish(results.slice(at, at + p.jobs.length));
+    at += p.jobs.length;
+  }
+  return plans.map((p) => p.result);
+}
+
+export async function planTorchFile(rel: string, tf: TorchFile, progress?: Progress): Promise<ScanPlan> {
   const result = emptyResult(rel);
+  const names = lazyStorageNames(tf.value);
+  const bigEndian = tf.byteOrder === "big";
+  const path = tf.file.localPath ?? tf.path;
+  const recs: Rec[] = [];
+  const zip = tf.zip;
+  if (zip) {
+    const dataPrefix = `${tf.archivePrefix ? `${tf.archivePrefix}/` : ""}data/`;
+    const storageOf: (string | undefined)[] = new Array(zip.count);
+    for (const key of tf.storages.keys()) {
+      const i = storageRecord(zip, dataPrefix, key);
+      if (i >= 0) storageOf[i] = key;
+    }
+    const labels: Labels = {
+      where: (i) => zip.nameOf(i),
+      tensor: (i) => {
+        const key = storageOf[i];
+        return key === undefined ? zip.nameOf(i) : (names().get(key) ?? `storage ${key}`);
+      },
+    };
+    await prefetchDataOffsets(zip, Array.from({ length: zip.count }, (_, i) => i));
+    for (let i = 0; i < zip.count; i++) {
+      const key = storageOf[i];
+      const storage = key === undefined ? undefined : tf.storages.get(key);
+      const dtype = storage && SCANNED_DTYPES.has(storage.dtype) ? storage.dtype : "";
+      try {
+        if (zip.crc32[i] === 0 && zip.uncompressedSize[i]! > 0) result.crcNotRecorded++;
+        if (zip.method[i] !== 0) {
+          // Deflated records (other writers) are inflated whole, bounded by the zip reader's caps.
+          const data = await readEntry(zip, zip.entry(i));
+          result.bytesRead += zip.compressedSize[i]!;
+          result.recordsChecked++;
+          const actual = crc32(data) >>> 0;
+          if (zip.crc32[i] !== 0 && actual !== zip.crc32[i]) result.crcMismatches.push({ record: labels.where(i), expected: zip.crc32[i]!, actual });
+          const bad = dtype ? countNonFinite(data, dtype, bigEndian) : 0;
+          if (bad > 0) result.nonFinite.push({ tensor: labels.tensor(i), dtype, count: bad });
+          progress?.(zip.compressedSize[i]!);
+          continue;
+        }
+        const start = await dataOffsetAt(zip, i); // known after the prefetch, unless its local header is bad
+        recs.push({ start, end: start + zip.compressedSize[i]!, dtype, crc: zip.crc32[i]!, id: i });
+      } catch (e) {
+        result.readErrors.push({ where: labels.where(i), reason: errorMessage(e) });
+      }
+    }
+    return plan(result, path, recs, labels, true, bigEndian);
+  }
+  const keys: string[] = [];
+  for (const [key, loc] of tf.locations) {
+    const d = tf.storages.get(key)?.dtype;
+    recs.push({ start: loc.offset, end: loc.offset + loc.length, dtype: d && SCANNED_DTYPES.has(d) ? d : "", id: keys.push(key) - 1 });
+  }
+  return plan(result, path, recs, { where: (id) => `storage ${keys[id]}`, tensor: (id) => names().get(keys[id]!) ?? `storage ${keys[id]}` }, false, bigEndian);
+}
+
+export function planSafetensors(rel: string, source: ByteSource, st: SafetensorsFile): ScanPlan {
   const path = source.localPath ?? source.name;
-  const labeled: Labeled[] = st.tensors.map((t) => ({
-    where: t.name,
-    tensor: t.name,
-    job: { path, offset: st.dataStart + t.dataOffsets[0], length: t.dataOffsets[1] - t.dataOffsets[0], crc: false, ...(SCANNED_DTYPES.has(t.torchDtype) ? { dtype: t.torchDtype } : {}), bigEndian: false },
+  const recs: Rec[] = st.tensors.map((t, id) => ({
+    start: st.dataStart + t.dataOffsets[0],
+    end: st.dataStart + t.dataOffsets[1],
+    dtype: SCANNED_DTYPES.has(t.torchDtype) ? t.torchDtype : "",
+    id,
   }));
-  const outcomes = await runJobs(labeled.map((l) => l.job), progress);
-  labeled.forEach((l, i) => recordOutcome(result, l, outcomes[i]!, l.job.dtype));
-  return result;
+  const name = (id: number) => st.tensors[id]!.name;
+  return plan(emptyResult(rel), path, recs, { where: name, tensor: name }, false, false);
 }
 
-function recordOutcome(result: IntegrityResult, l: Labeled, r: RegionResult, dtype: string | undefined): void {
-  result.bytesRead += r.bytes;
-  if (r.error) {
-    result.readErrors.push({ where: l.where, reason: r.error });
-    return;
+/** Sorts the records by offset, cuts them into span jobs, and says how the jobs' results fill `result`. */
+function plan(result: IntegrityResult, path: string, recs: Rec[], labels: Labels, crc: boolean, bigEndian: boolean): ScanPlan {
+  recs.sort((a, b) => a.start - b.start);
+  const groups: Rec[][] = [];
+  let group: Rec[] = [];
+  let bytes = 0;
+  for (const r of recs) {
+    if (group.length > 0 && bytes + (r.end - r.start) > JOB_BYTES) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(r);
+    bytes += r.end - r.start;
   }
-  result.recordsChecked++;
-  if (l.expectedCrc !== undefined && l.expectedCrc !== 0 && r.crc !== l.expectedCrc >>> 0) {
-    result.crcMismatches.push({ record: l.where, expected: l.expectedCrc >>> 0, actual: r.crc });
-  }
-  if (r.nonFinite > 0 && dtype) result.nonFinite.push({ tensor: l.tensor ?? l.where, dtype, count: r.nonFinite });
+  if (group.length > 0) groups.push(group);
+  const jobs: SpanJob[] = groups.map((g) => ({
+    path,
+    starts: Float64Array.from(g, (r) => r.start),
+    ends: Float64Array.from(g, (r) => r.end),
+    dtypes: g.map((r) => r.dtype),
+    crc,
+    bigEndian,
+  }));
+  const finish = (results: SpanResult[]) => {
+    groups.forEach((g, j) => {
+      const out = results[j]!;
+      result.bytesRead += out.bytes;
+      const failedFrom = out.failedFrom ?? g.length;
+      for (let k = 0; k < failedFrom; k++) {
+        const r = g[k]!;
+        result.recordsChecked++;
+        if (r.crc !== undefined && r.crc !== 0 && out.crc[k] !== r.crc) result.crcMismatches.push({ record: labels.where(r.id), expected: r.crc, actual: out.crc[k]! });
+        if (out.nonFinite[k]! > 0) result.nonFinite.push({ tensor: labels.tensor(r.id), dtype: r.dtype, count: out.nonFinite[k]! });
+      }
+      if (failedFrom < g.length) {
+        const more = g.length - failedFrom - 1;
+        result.readErrors.push({ where: `${labels.where(g[failedFrom]!.id)}${more > 0 ? ` and the ${more} records after it` : ""}`, reason: out.error ?? "not read" });
+      }
+    });
+  };
+  return { result, jobs, finish };
 }
 
-/** storage key -> the key path of the first tensor that views it ("optimizer_state_dict.state.0.exp_avg"). */
+/** storage key -> the key path of the first tensor that views it ("optimizer_state_dict.state.0.exp_avg"), walked on first use. */
+function lazyStorageNames(root: PyValue): () => Map<string, string> {
+  let names: Map<string, string> | undefined;
+  return () => (names ??= storageNames(root));
+}
+
 function storageNames(root: PyValue): Map<string, string> {
   const out = new Map<string, string>();
   const seen = new Set<object>();

@@ -6,7 +6,7 @@ import { openTorchFile, type FileKind, type TorchFile } from "../formats/torch/r
 import { sniffOpen } from "../formats/torch/sniff.js";
 import type { ByteSource, DirEntry, EntryStat, Storage } from "../storage/types.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
-import { scanSafetensors, scanTorchFile, type IntegrityResult } from "../integrity/scan.js";
+import { planSafetensors, planTorchFile, runPlans, type IntegrityResult, type ScanPlan } from "../integrity/scan.js";
 import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { ExpectedFile, Problem, StateFile, WeightsFile } from "./types.js";
 import { collectTensors, summarise } from "./walk.js";
@@ -20,7 +20,11 @@ const MAX_JSON = 64 * 1024 * 1024;
 export interface DecodedState {
   state: StateFile;
   value?: PyValue;
-  /** Reads one element of a small tensor (an optimizer's step); undefined when unreadable. */
+  /**
+   * Reads one element of a small tensor (an optimizer's step); undefined when unreadable. Calls made
+   * in one go (before the caller awaits) are read as one batch, so the `step` of every parameter
+   * costs one pass over the file's small records rather than a read each.
+   */
   scalar: (t: Tensor) => Promise<number | undefined>;
 }
 
@@ -137,14 +141,7 @@ export class FileLoader {
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
       const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));
-      const scalar = async (t: Tensor) => {
-        try {
-          const [v] = await file.readValues(t, 1);
-          return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : typeof v === "boolean" ? Number(v) : undefined;
-        } catch {
-          return undefined;
-        }
-      };
+      const scalar = batched((ts: Tensor[]) => file.readFirstValues(ts).then((vs) => vs.map(asNumber), () => ts.map(() => undefined)));
       const state: StateFile = { rel, value: file.value, summary: `${file.format === "zip" ? "torch zip" : "torch legacy"}, ${summarise(file.value)}`, verdicts, torchProblems };
       return { state, value: file.value, scalar };
     } catch (e) {
@@ -221,16 +218,40 @@ export class FileLoader {
     const total = [...this.torchByRel.values()].reduce((n, f) => n + f.size, 0) + [...this.safetensorsByRel.values()].reduce((n, f) => n + f.fileSize, 0);
     let done = 0;
     const progress = onProgress && ((bytes: number) => onProgress((done += bytes), total));
-    const out: IntegrityResult[] = [];
-    for (const [rel, tf] of this.torchByRel) out.push(await scanTorchFile(rel, tf, progress));
-    for (const [rel, st] of this.safetensorsByRel) out.push(await scanSafetensors(rel, await this.handle(rel), st, progress));
-    return out;
+    // One pool for every file: a checkpoint of many shards keeps every core busy.
+    const plans: ScanPlan[] = [];
+    for (const [rel, tf] of this.torchByRel) plans.push(await planTorchFile(rel, tf, progress));
+    for (const [rel, st] of this.safetensorsByRel) plans.push(planSafetensors(rel, await this.handle(rel), st));
+    return runPlans(plans, progress);
   }
 
   async close(): Promise<void> {
     // Every file this loader opened, decoded or only sniffed, went through handle().
     for (const h of this.handles.values()) await h.then((f) => f.close(), () => undefined);
   }
+}
+
+function asNumber(v: unknown): number | undefined {
+  return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : typeof v === "boolean" ? Number(v) : undefined;
+}
+
+/**
+ * One call per item for the caller, one call per batch for `read`: the items asked for before the
+ * next microtask are read together. `read` must not reject (unreadable items are undefined).
+ */
+function batched<T, R>(read: (items: T[]) => Promise<R[]>): (item: T) => Promise<R> {
+  let queue: { item: T; resolve: (r: R) => void }[] | undefined;
+  return (item) =>
+    new Promise<R>((resolve) => {
+      if (!queue) {
+        const q: { item: T; resolve: (r: R) => void }[] = (queue = []);
+        queueMicrotask(() => {
+          queue = undefined;
+          void read(q.map((x) => x.item)).then((rs) => q.forEach((x, i) => x.resolve(rs[i]!)));
+        });
+      }
+      queue.push({ item, resolve });
+    });
 }
 
 function unusableState(rel: string, reason: string): DecodedState {

@@ -19,16 +19,31 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
   const state = v.get("state");
   const groups = seqItems(v.get("param_groups"));
   if (!isDict(state) || !groups) return { state: "invalid", ref, reason: "it lacks 'state' (a dict) and 'param_groups' (a list)" };
-  const pending: Promise<OptimizerView["steps"][number]>[] = [];
+  // Every `step` tensor is read in one batch (FileLoader's scalar): tens of thousands in a mixture-of-experts model.
+  const steps: OptimizerView["steps"] = [];
+  const stepTensors: Tensor[] = [];
+  const stepOf: OptimizerView["steps"][number][] = [];
   const momentShapes: OptimizerView["momentShapes"] = [];
-  for (const [param, s] of state.entries()) {
+  for (const [param, s] of state.map) {
     if (!isDict(s)) continue;
-    // One small read per parameter when `step` is a tensor (its record and local header in one read).
-    pending.push(numberOf(s.get("step"), scalar).then((step) => ({ param: String(param), step })));
-    const moment = s.entries().find(([k, x]) => k !== "step" && x instanceof Tensor && x.shape.length > 0)?.[1] as Tensor | undefined;
-    if (moment) momentShapes.push({ param: String(param), shape: moment.shape });
+    const entry: OptimizerView["steps"][number] = { param: String(param), step: undefined };
+    const v = s.get("step");
+    if (v instanceof Tensor) {
+      if (v.numel === 1) {
+        stepTensors.push(v);
+        stepOf.push(entry);
+      }
+    } else if (typeof v !== "boolean") entry.step = toNumber(v);
+    steps.push(entry);
+    for (const [k, x] of s.map) {
+      if (k !== "step" && x instanceof Tensor && x.shape.length > 0) {
+        momentShapes.push({ param: entry.param, shape: x.shape });
+        break;
+      }
+    }
   }
-  const steps = await Promise.all(pending);
+  const values = await Promise.all(stepTensors.map(scalar));
+  for (let i = 0; i < values.length; i++) stepOf[i]!.step = values[i];
   const first = groups[0];
   const group = isDict(first) ? first : undefined;
   let paramCount = 0;

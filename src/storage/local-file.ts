@@ -1,6 +1,10 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { FormatError } from "../core/errors.js";
-import type { ByteSource } from "./types.js";
+import { touchingSpans } from "./ranges.js";
+import type { ByteRange, ByteSource } from "./types.js";
+
+/** readMany never merges ranges into one read larger than this. */
+const MAX_MERGED_SPAN = 1024 * 1024;
 
 /**
  * Positioned, bounds-checked reads of one regular file. Readers never read a
@@ -59,8 +63,18 @@ export class RandomAccessFile implements ByteSource {
     return this.readSync(offset, length, what);
   }
 
-  /** `read` without the promise, for loops over hundreds of small reads (local headers, step values). */
-  readSync(offset: number, length: number, what = "data"): Buffer {
+  /** Ranges that touch or overlap are read as one span (adjacent small records: one read, not one each). */
+  async readMany(ranges: readonly ByteRange[], what = "data"): Promise<Buffer[]> {
+    for (const r of ranges) this.check(r.offset, r.length, what);
+    const out: Buffer[] = new Array(ranges.length);
+    for (const span of touchingSpans(ranges, MAX_MERGED_SPAN)) {
+      const bytes = this.readSync(span.start, span.end - span.start, what);
+      for (const i of span.members) out[i] = bytes.subarray(ranges[i]!.offset - span.start, ranges[i]!.offset - span.start + ranges[i]!.length);
+    }
+    return out;
+  }
+
+  private check(offset: number, length: number, what: string): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new FormatError("BAD_RANGE", `invalid byte range for ${what}: offset ${offset}, length ${length}`);
     }
@@ -71,6 +85,11 @@ export class RandomAccessFile implements ByteSource {
         offset,
       );
     }
+  }
+
+  /** `read` without the promise, for loops over hundreds of small reads (local headers, step values). */
+  readSync(offset: number, length: number, what = "data"): Buffer {
+    this.check(offset, length, what);
     const buf = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {

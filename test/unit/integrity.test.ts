@@ -6,36 +6,58 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { runJobs } from "../../src/integrity/pool.js";
 import { countNonFinite } from "../../src/integrity/nonfinite.js";
-import type { RegionJob } from "../../src/integrity/region.js";
+import type { SpanJob } from "../../src/integrity/span.js";
 
-describe("--deep region jobs", () => {
+const MiB = 1024 * 1024;
+const span = (path: string, ranges: [number, number, string][], crc: boolean): SpanJob => ({
+  path,
+  starts: Float64Array.from(ranges, (r) => r[0]),
+  ends: Float64Array.from(ranges, (r) => r[1]),
+  dtypes: ranges.map((r) => r[2]),
+  crc,
+  bigEndian: false,
+});
+
+describe("--deep span jobs", () => {
   it("give the same CRC32 and NaN/Inf counts on worker threads as in this thread, in job order", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vc-pool-"));
     try {
-      const floats = new Float32Array(3 * 1024 * 1024); // 12 MiB: more than one 8 MiB chunk
+      const floats = new Float32Array(3 * MiB); // 12 MiB: more than one 8 MiB chunk
       for (let i = 0; i < floats.length; i++) floats[i] = Math.sin(i);
       floats[5] = NaN;
       floats[floats.length - 1] = -Infinity;
-      floats[1024 * 1024 + 7] = Infinity; // inside the third job's range (bytes 4..8 MiB)
+      floats[MiB + 7] = Infinity; // inside the third job's range (bytes 4..8 MiB)
       const bytes = Buffer.from(floats.buffer);
       const path = join(dir, "f32.bin");
       writeFileSync(path, bytes);
-      const jobs: RegionJob[] = [
-        { path, offset: 0, length: bytes.length, crc: true, dtype: "float32", bigEndian: false },
-        { path, offset: 0, length: 4096, crc: true, bigEndian: false },
-        { path, offset: 4 * 1024 * 1024, length: 4 * 1024 * 1024, crc: false, dtype: "float32", bigEndian: false },
-        { path, offset: bytes.length - 8, length: 16, crc: true, bigEndian: false },
+      const end = bytes.length;
+      const jobs: SpanJob[] = [
+        span(path, [[0, end, "float32"]], true),
+        span(path, [[0, 4096, ""]], true),
+        span(path, [[4 * MiB, 8 * MiB, "float32"]], false),
+        span(path, [[end - 8, end + 8, ""]], true),
+        // Many small records read together: each its own CRC and count, the bytes between them read but not counted.
+        span(path, [[0, 16, "float32"], [16, 1000, "float32"], [2048, 4096, ""], [end - 4096, end, "float32"]], true),
+        // A record past the end stops the job there: the records before it are complete.
+        span(path, [[0, 4, "float32"], [end, end + 4, ""]], true),
       ];
       let progressed = 0;
       const inThread = await runJobs(jobs, undefined);
       const threaded = await runJobs(jobs, (n) => (progressed += n), 0);
       assert.deepEqual(threaded, inThread);
-      assert.equal(threaded[0]!.crc, crc32(bytes) >>> 0);
-      assert.equal(threaded[0]!.nonFinite, 3);
-      assert.equal(threaded[1]!.crc, crc32(bytes.subarray(0, 4096)) >>> 0);
-      assert.equal(threaded[2]!.nonFinite, 1);
+      assert.equal(threaded[0]!.crc[0], crc32(bytes) >>> 0);
+      assert.equal(threaded[0]!.nonFinite[0], 3);
+      assert.equal(threaded[1]!.crc[0], crc32(bytes.subarray(0, 4096)) >>> 0);
+      assert.equal(threaded[2]!.nonFinite[0], 1);
       assert.match(threaded[3]!.error!, /the file ended at byte \d+/);
-      assert.equal(progressed, bytes.length + 4096 + 4 * 1024 * 1024); // the failed read reports no progress
+      assert.equal(threaded[3]!.failedFrom, 0);
+      const small = threaded[4]!;
+      assert.deepEqual([...small.crc], [crc32(bytes.subarray(0, 16)) >>> 0, crc32(bytes.subarray(16, 1000)) >>> 0, crc32(bytes.subarray(2048, 4096)) >>> 0, crc32(bytes.subarray(end - 4096)) >>> 0]);
+      assert.deepEqual([...small.nonFinite], [0, 1, 0, 1]); // floats[5] is NaN (bytes 20..24); the last float is -Infinity
+      assert.equal(small.failedFrom, undefined);
+      assert.deepEqual([threaded[5]!.failedFrom, threaded[5]!.crc[0]], [1, crc32(bytes.subarray(0, 4)) >>> 0]);
+      // A failed read reports no progress; records read together report the span they were read in.
+      assert.equal(progressed, end + 4096 + 4 * MiB + 4096 + (end - (end - 4096)) + 4);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -11,6 +11,9 @@ import { MAX_STACK } from "./types.js";
 import { PyBytes, PyDict, PyFloat, PyGlobal, PyList, PySet, PyTuple, pyTypeName } from "./values.js";
 import type { PyValue } from "./values.js";
 
+/** CPython's empty tuple is a singleton; sharing ours saves an object per tensor (torch pickles three). */
+const EMPTY_TUPLE: PyTuple = Object.freeze(new PyTuple(Object.freeze([]) as unknown as PyValue[])) as PyTuple;
+
 // A LONG4 longer than this is no checkpoint's and would only cost memory converting it.
 const MAX_LONG_BYTES = 1 << 20;
 
@@ -153,10 +156,19 @@ export function execute(m: Machine): PyValue {
         break;
 
       // ---- containers ----
-      case 0x29: stack.push(new PyTuple([])); break; // EMPTY_TUPLE
-      case 0x85: stack.push(new PyTuple(m.popN(1))); break; // TUPLE1
-      case 0x86: stack.push(new PyTuple(m.popN(2))); break; // TUPLE2
-      case 0x87: stack.push(new PyTuple(m.popN(3))); break; // TUPLE3
+      case 0x29: stack.push(EMPTY_TUPLE); break; // EMPTY_TUPLE: one object, as in CPython
+      case 0x85: stack.push(new PyTuple([m.pop()])); break; // TUPLE1
+      case 0x86: { // TUPLE2
+        const b = m.pop();
+        stack.push(new PyTuple([m.pop(), b]));
+        break;
+      }
+      case 0x87: { // TUPLE3
+        const c = m.pop();
+        const b = m.pop();
+        stack.push(new PyTuple([m.pop(), b, c]));
+        break;
+      }
       case 0x74: stack.push(new PyTuple(containerItems(m, "tuple"))); break; // TUPLE
       case 0x5d: stack.push(new PyList()); break; // EMPTY_LIST
       case 0x6c: stack.push(new PyList(containerItems(m, "list"))); break; // LIST

@@ -7,9 +7,13 @@ import { FormatError } from "../../core/errors.js";
 import { BadValue } from "./bytes.js";
 import { opcodeName } from "./opcodes.js";
 import { PickleError } from "./pickle-error.js";
+import { MEMO_REFS_MIN_BYTES, memoReferences, type MemoRefs } from "./memo-refs.js";
 import { MAX_STACK } from "./types.js";
 import type { BuildRecord, PickleLimits, PickleOptions, PicklePartial } from "./types.js";
-import type { PyCall, PyGlobal, PyValue } from "./values.js";
+import { PyTuple, type PyCall, type PyGlobal, type PyValue } from "./values.js";
+
+/** Stands in the memo for a value no GET reads back. */
+const UNREFERENCED: PyValue = Object.freeze(new PyTuple([]));
 
 export class Machine {
   pos: number;
@@ -37,6 +41,8 @@ export class Machine {
   badFrame: PickleError | undefined = undefined;
   /** Items/bytes the built-in hook may still copy. */
   hookBudget: number;
+  /** The memo keys some GET reads back, when known (large pickles): no other value is kept. */
+  readonly refs: MemoRefs | undefined;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -48,6 +54,7 @@ export class Machine {
     this.op = start;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.hookBudget = limits.maxContainerItems;
+    this.refs = bytes.length - start >= MEMO_REFS_MIN_BYTES ? memoReferences(bytes, start, limits.maxOpcodes) : undefined;
   }
 
   partial(): PicklePartial {
@@ -187,11 +194,14 @@ export class Machine {
   memoGet(key: number): void {
     const v = key < this.memoDense.length ? this.memoDense[key] : this.memoSparse.get(key);
     if (v === undefined) throw this.fail("PICKLE_BAD_MEMO", `${this.opName()} of memo key ${key}, which was never stored`, { key });
+    if (v === UNREFERENCED) throw this.fail("PICKLE_INTERNAL", `${this.opName()} of memo key ${key}, which the memo pass missed`, { key });
     this.stack.push(v);
   }
 
   memoPut(key: number): void {
-    const v = this.top();
+    // A value no GET reads back is not kept alive by the memo (memo-refs.ts); the key still counts.
+    const top = this.top();
+    const v = this.refs === undefined || this.refs.has(key) ? top : UNREFERENCED;
     const dense = this.memoDense;
     if (key < dense.length) {
       dense[key] = v;

@@ -41,7 +41,9 @@ export interface DecodedPickle {
   /** Just past STOP. */
   end: number;
   opcodes: number;
+  /** Every global named, in order (a memoized global once). */
   globals: PyGlobal[];
+  /** Every call, except those a hook turned into data whose arguments hold nothing to judge (see PickleOptions.rebuild). */
   calls: PyCall[];
   builds: BuildRecord[];
 }
@@ -55,5 +57,13 @@ export type ReduceHook = (callee: PyValue, args: PyValue[], offset: number) => P
 export interface PickleOptions {
   limits?: Partial<PickleLimits>;
   persistentLoad?: (pid: PyValue, offset: number) => PyValue;
+  /**
+   * The reader's own hook for the calls it knows how to rebuild (torch's tensors), consulted after
+   * the built-in one. Like the built-in one's, a call it turns into data is left out of `calls`
+   * when its arguments hold nothing to judge (see ops.call): it must not take calls a judge reads
+   * by their arguments (getattr, partial, copyreg's reconstructors).
+   */
+  rebuild?: ReduceHook;
+  /** Any other hook, consulted last; every call reaches `calls`. */
   reduce?: ReduceHook;
 }

@@ -57,26 +57,30 @@ export class PySet {
 export type PyKey = PyValue;
 
 export class PyDict {
-  readonly map = new Map<PyKey, PyValue>();
+  /** Made on first use: every torch tensor carries an empty OrderedDict of hooks that nothing reads. */
+  private items: Map<PyKey, PyValue> | undefined = undefined;
   /** "dict", "OrderedDict", "Counter", or "defaultdict"... as pickled. */
   constructor(readonly className: string = "dict") {}
+  get map(): Map<PyKey, PyValue> {
+    return (this.items ??= new Map());
+  }
   get(key: PyKey): PyValue | undefined {
-    return this.map.get(normaliseKey(key));
+    return this.items?.get(normaliseKey(key));
   }
   has(key: PyKey): boolean {
-    return this.map.has(normaliseKey(key));
+    return this.items?.has(normaliseKey(key)) ?? false;
   }
   set(key: PyKey, value: PyValue): void {
     this.map.set(normaliseKey(key), value);
   }
   keys(): PyKey[] {
-    return [...this.map.keys()];
+    return this.items ? [...this.items.keys()] : [];
   }
   entries(): [PyKey, PyValue][] {
-    return [...this.map.entries()];
+    return this.items ? [...this.items.entries()] : [];
   }
   get size(): number {
-    return this.map.size;
+    return this.items?.size ?? 0;
   }
 }
 
@@ -91,14 +95,15 @@ function normaliseKey(key: PyKey): PyKey {
 
 /** A reference to `module.name` as written by GLOBAL / STACK_GLOBAL / INST. Never resolved. */
 export class PyGlobal {
+  /** `module.name`, made once: rebuild hooks compare it for every call. */
+  readonly qualname: string;
   constructor(
     readonly module: string,
     readonly name: string,
     /** Byte offset of the opcode that named it, within the pickle. */
     readonly offset: number,
-  ) {}
-  get qualname(): string {
-    return `${this.module}.${this.name}`;
+  ) {
+    this.qualname = `${module}.${name}`;
   }
 }
 
