@@ -119,7 +119,8 @@ export async function planTorchFile(rel: string, tf: TorchFile, progress?: Progr
           progress?.(zip.compressedSize[i]!);
           continue;
         }
-        const start = await dataOffsetAt(zip, i); // known after the prefetch, unless its local header is bad
+        // Known after the prefetch, unless its local header is bad (read again then, for the precise error).
+        const start = zip.dataOffset[i]! >= 0 ? zip.dataOffset[i]! : await dataOffsetAt(zip, i);
         recs.push({ start, end: start + zip.compressedSize[i]!, dtype, crc: zip.crc32[i]!, id: i });
       } catch (e) {
         result.readErrors.push({ where: labels.where(i), reason: errorMessage(e) });
