@@ -205,7 +205,7 @@ export function execute(m: Machine): PyValue {
       case 0x71: m.memoPut(bytes[m.need(1)]!); break; // BINPUT
       case 0x72: m.memoPut(view.getUint32(m.need(4), true)); break; // LONG_BINPUT
       case 0x70: m.memoPut(parseMemoIndex(lineText(m))); break; // PUT
-      case 0x94: m.memoPut(m.memoSize); break; // MEMOIZE
+      case 0x94: m.memoPut(m.memo.size); break; // MEMOIZE
 
       // ---- globals, calls, objects ----
       case 0x63: { // GLOBAL

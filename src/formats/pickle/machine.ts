@@ -7,13 +7,11 @@ import { FormatError } from "../../core/errors.js";
 import { BadValue } from "./bytes.js";
 import { opcodeName } from "./opcodes.js";
 import { PickleError } from "./pickle-error.js";
-import { MEMO_REFS_MIN_BYTES, memoReferences, type MemoRefs } from "./memo-refs.js";
+import { FullMemo, ReferencedMemo, type Memo } from "./memo.js";
+import { MEMO_REFS_MIN_BYTES, memoReferences } from "./memo-refs.js";
 import { MAX_STACK } from "./types.js";
 import type { BuildRecord, PickleLimits, PickleOptions, PicklePartial } from "./types.js";
-import { PyTuple, type PyCall, type PyGlobal, type PyValue } from "./values.js";
-
-/** Stands in the memo for a value no GET reads back. */
-const UNREFERENCED: PyValue = Object.freeze(new PyTuple([]));
+import type { PyCall, PyGlobal, PyValue } from "./values.js";
 
 export class Machine {
   pos: number;
@@ -25,13 +23,8 @@ export class Machine {
   readonly stack: PyValue[] = [];
   readonly marks: number[] = [];
   fence = 0;
-  /**
-   * Memo keys are almost always 0, 1, 2...: those live in an array (a Map of
-   * millions of entries was most of the decode time); any other key in a Map.
-   */
-  readonly memoDense: PyValue[] = [];
-  readonly memoSparse = new Map<number, PyValue>();
-  memoSize = 0;
+  /** Large pickles keep only the values some GET reads back (memo.ts, memo-refs.ts). */
+  readonly memo: Memo;
   readonly globals: PyGlobal[] = [];
   readonly calls: PyCall[] = [];
   readonly builds: BuildRecord[] = [];
@@ -41,8 +34,6 @@ export class Machine {
   badFrame: PickleError | undefined = undefined;
   /** Items/bytes the built-in hook may still copy. */
   hookBudget: number;
-  /** The memo keys some GET reads back, when known (large pickles): no other value is kept. */
-  readonly refs: MemoRefs | undefined;
 
   constructor(
     readonly bytes: Uint8Array,
@@ -54,7 +45,8 @@ export class Machine {
     this.op = start;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.hookBudget = limits.maxContainerItems;
-    this.refs = bytes.length - start >= MEMO_REFS_MIN_BYTES ? memoReferences(bytes, start, limits.maxOpcodes) : undefined;
+    const refs = bytes.length - start >= MEMO_REFS_MIN_BYTES ? memoReferences(bytes, start, limits.maxOpcodes) : undefined;
+    this.memo = refs ? new ReferencedMemo(refs) : new FullMemo();
   }
 
   partial(): PicklePartial {
@@ -192,29 +184,13 @@ export class Machine {
   // ---- memo ----------------------------------------------------------------------------
 
   memoGet(key: number): void {
-    const v = key < this.memoDense.length ? this.memoDense[key] : this.memoSparse.get(key);
+    const v = this.memo.get(key);
     if (v === undefined) throw this.fail("PICKLE_BAD_MEMO", `${this.opName()} of memo key ${key}, which was never stored`, { key });
-    if (v === UNREFERENCED) throw this.fail("PICKLE_INTERNAL", `${this.opName()} of memo key ${key}, which the memo pass missed`, { key });
     this.stack.push(v);
   }
 
   memoPut(key: number): void {
-    // A value no GET reads back is not kept alive by the memo (memo-refs.ts); the key still counts.
-    const top = this.top();
-    const v = this.refs === undefined || this.refs.has(key) ? top : UNREFERENCED;
-    const dense = this.memoDense;
-    if (key < dense.length) {
-      dense[key] = v;
-      return;
-    }
-    if (key === dense.length) {
-      dense.push(v);
-      if (this.memoSparse.size === 0 || !this.memoSparse.delete(key)) this.memoSize++;
-    } else {
-      const before = this.memoSparse.size;
-      this.memoSparse.set(key, v);
-      if (this.memoSparse.size > before) this.memoSize++;
-    }
-    if (this.memoSize > this.limits.maxMemo) throw this.limit("maxMemo", this.limits.maxMemo, "memo size");
+    this.memo.put(key, this.top());
+    if (this.memo.size > this.limits.maxMemo) throw this.limit("maxMemo", this.limits.maxMemo, "memo size");
   }
 }

@@ -160,7 +160,9 @@ export class Tensor {
     public isParameter = false,
   ) {}
   get numel(): number {
-    return this.shape.reduce((a, b) => a * b, 1);
+    let n = 1;
+    for (let i = 0; i < this.shape.length; i++) n *= this.shape[i]!;
+    return n;
   }
 }
 

@@ -235,7 +235,10 @@ async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Ten
 function firstElement(bytes: Uint8Array, t: Tensor, byteOrder: "little" | "big"): ElementValue | undefined {
   const size = itemSizeOf(t.dtype);
   if (size === undefined || (t.storageOffset + 1) * size > bytes.length) return undefined;
-  return decodeElements(bytes.subarray(t.storageOffset * size, (t.storageOffset + 1) * size), t.dtype, 1, byteOrder)[0];
+  const at = t.storageOffset * size;
+  // An optimizer's step is a float32: read it directly, without a view and an array per value.
+  if (t.dtype === "float32" && byteOrder === "little" && bytes instanceof Buffer) return bytes.readFloatLE(at);
+  return decodeElements(bytes.subarray(at, at + size), t.dtype, 1, byteOrder)[0];
 }
 
 /** A zip storage not located when the file was opened (storageHeaders "on-read"). */
