@@ -63,13 +63,27 @@ export class RandomAccessFile implements ByteSource {
     return this.readSync(offset, length, what);
   }
 
-  /** Ranges that touch or overlap are read as one span (adjacent small records: one read, not one each). */
+  /**
+   * Ranges that touch or overlap are read as one span (adjacent small records: one read, not one
+   * each), every span into one buffer: tens of thousands of small buffers cost more than the reads.
+   */
   async readMany(ranges: readonly ByteRange[], what = "data"): Promise<Buffer[]> {
     for (const r of ranges) this.check(r.offset, r.length, what);
+    const spans = touchingSpans(ranges, MAX_MERGED_SPAN);
+    let total = 0;
+    for (const span of spans) total += span.end - span.start;
     const out: Buffer[] = new Array(ranges.length);
-    for (const span of touchingSpans(ranges, MAX_MERGED_SPAN)) {
-      const bytes = this.readSync(span.start, span.end - span.start, what);
-      for (const i of span.members) out[i] = bytes.subarray(ranges[i]!.offset - span.start, ranges[i]!.offset - span.start + ranges[i]!.length);
+    let pool = Buffer.allocUnsafe(Math.min(total, MAX_MERGED_SPAN));
+    let at = 0;
+    for (const span of spans) {
+      const length = span.end - span.start;
+      if (at + length > pool.length) {
+        pool = Buffer.allocUnsafe(Math.max(length, Math.min(total, MAX_MERGED_SPAN)));
+        at = 0;
+      }
+      this.fill(pool, at, span.start, length, what);
+      for (const i of span.members) out[i] = pool.subarray(at + ranges[i]!.offset - span.start, at + ranges[i]!.offset - span.start + ranges[i]!.length);
+      at += length;
     }
     return out;
   }
@@ -91,11 +105,17 @@ export class RandomAccessFile implements ByteSource {
   readSync(offset: number, length: number, what = "data"): Buffer {
     this.check(offset, length, what);
     const buf = Buffer.allocUnsafe(length);
+    this.fill(buf, 0, offset, length, what);
+    return buf;
+  }
+
+  /** Exactly `length` bytes at file offset `offset` into `buf` at `at` (checked by the caller). */
+  private fill(buf: Buffer, at: number, offset: number, length: number, what = "data"): void {
     let done = 0;
     while (done < length) {
       let n: number;
       try {
-        n = readSync(this.fd, buf, done, length - done, offset + done);
+        n = readSync(this.fd, buf, at + done, length - done, offset + done);
       } catch (e) {
         throw ioError(e, this.path);
       }
@@ -105,7 +125,6 @@ export class RandomAccessFile implements ByteSource {
       done += n;
     }
     this.bytesRead += length;
-    return buf;
   }
 
   private closed = false;

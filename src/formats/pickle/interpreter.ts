@@ -289,7 +289,7 @@ function lineText(m: Machine): string {
 function containerItems(m: Machine, what: string): PyValue[] {
   const k = m.popMark();
   m.checkItems(m.stack.length - k, what);
-  return m.stack.splice(k);
+  return m.takeFrom(k);
 }
 
 /**
@@ -299,7 +299,7 @@ function containerItems(m: Machine, what: string): PyValue[] {
 function targetAndItems(m: Machine): [PyValue, PyValue[]] {
   const k = m.popMark();
   if (k <= m.fence) throw m.underflow();
-  return [m.stack[k - 1] as PyValue, m.stack.splice(k)];
+  return [m.stack[k - 1] as PyValue, m.takeFrom(k)];
 }
 
 function tupleItems(m: Machine, args: PyValue, op: string): PyValue[] {

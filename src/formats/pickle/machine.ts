@@ -142,7 +142,18 @@ export class Machine {
   /** The top `n` values, removed, in stack order. */
   popN(n: number): PyValue[] {
     if (this.stack.length - n < this.fence) throw this.underflow();
-    return this.stack.splice(this.stack.length - n, n);
+    return this.takeFrom(this.stack.length - n);
+  }
+
+  /** The values from stack position `k` up, removed (a copy loop: splice costs more for the few items a tuple holds). */
+  takeFrom(k: number): PyValue[] {
+    const stack = this.stack;
+    const n = stack.length - k;
+    if (n > 64) return stack.splice(k);
+    const out: PyValue[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = stack[k + i]!;
+    stack.length = k;
+    return out;
   }
 
   underflow(): PickleError {
@@ -167,7 +178,7 @@ export class Machine {
 
   /** Everything above the innermost MARK, removed, with the MARK. */
   popToMark(): PyValue[] {
-    return this.stack.splice(this.popMark());
+    return this.takeFrom(this.popMark());
   }
 
   checkItems(n: number, what: string): void {

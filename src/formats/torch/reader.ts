@@ -5,7 +5,7 @@ import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js
 import type { PyValue, Tensor } from "../pickle/values.js";
 import type { ZipArchive, ZipEntry } from "../zip/central-directory.js";
 import { readEntry } from "../zip/entry.js";
-import { SMALL_RECORD, smallRecordFrom, smallRecordRange } from "../zip/local-header.js";
+import { SMALL_RECORD, smallRecordRange, smallRecordStart } from "../zip/local-header.js";
 import { readRanges } from "../../storage/ranges.js";
 import { isZipSignature } from "../zip/central-directory.js";
 import { decodeElements, itemSizeOf, type ElementValue } from "./dtypes.js";
@@ -222,8 +222,9 @@ async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Ten
     const t = ts[small[m]!]!;
     const i = records[m]!;
     try {
-      const bytes = !got ? undefined : ranges[m]!.offset === zip.dataOffset[i] ? got[m]! : await smallRecordFrom(zip, i, got[m]!);
-      out[small[m]!] = bytes ? firstElement(bytes, t, tf.byteOrder) : (await readValues(file, tf, t, 1))[0];
+      // A range that started at the data holds only the data; one that started at the local header, the header first.
+      const start = !got ? -1 : ranges[m]!.offset === zip.dataOffset[i] ? 0 : smallRecordStart(zip, i, got[m]!);
+      out[small[m]!] = start >= 0 ? firstElement(got![m]!, start, zip.compressedSize[i]!, t, tf.byteOrder) : (await readValues(file, tf, t, 1))[0];
     } catch {
       out[small[m]!] = undefined;
     }
@@ -231,13 +232,13 @@ async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Ten
   return out;
 }
 
-/** Element 0 of `t` in row-major order is storage element `storageOffset`. */
-function firstElement(bytes: Uint8Array, t: Tensor, byteOrder: "little" | "big"): ElementValue | undefined {
+/** Element 0 of `t` in row-major order is storage element `storageOffset`, in the record's `length` bytes at `start` of `bytes`. */
+function firstElement(bytes: Buffer, start: number, length: number, t: Tensor, byteOrder: "little" | "big"): ElementValue | undefined {
   const size = itemSizeOf(t.dtype);
-  if (size === undefined || (t.storageOffset + 1) * size > bytes.length) return undefined;
-  const at = t.storageOffset * size;
+  if (size === undefined || (t.storageOffset + 1) * size > length) return undefined;
+  const at = start + t.storageOffset * size;
   // An optimizer's step is a float32: read it directly, without a view and an array per value.
-  if (t.dtype === "float32" && byteOrder === "little" && bytes instanceof Buffer) return bytes.readFloatLE(at);
+  if (t.dtype === "float32" && byteOrder === "little") return bytes.readFloatLE(at);
   return decodeElements(bytes.subarray(at, at + size), t.dtype, 1, byteOrder)[0];
 }
 

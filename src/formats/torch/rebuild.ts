@@ -17,11 +17,14 @@ export interface TorchProblem { code: string; message: string; key?: string; off
 export interface StorageView { root: StorageRef; offset: number }
 
 const STORAGE_MODULES = new Set(["torch", "torch.cuda", "torch.storage"]);
+const UNTYPED = { dtype: "uint8", itemSize: 1 };
 
 export class TorchRebuilder {
   readonly storages = new StorageTable();
   readonly views = new Map<string, StorageView>();
   readonly problems: TorchProblem[] = [];
+  private lastType: PyGlobal | undefined = undefined;
+  private lastInfo: { dtype: string; itemSize: number } | undefined = undefined;
   /** Tensors of one model share a handful of shapes and strides: one array each (never mutated). */
   private readonly shapes = new ShapeCache();
   /** Where offsets come from, for messages ("data.pkl", "main pickle"). */
@@ -41,7 +44,9 @@ export class TorchRebuilder {
     if (!(type instanceof PyGlobal) || !STORAGE_MODULES.has(type.module)) {
       throw this.bad(`storage type must be a torch storage class, got ${describe(type)}`, offset);
     }
-    const info = type.name === "UntypedStorage" ? { dtype: "uint8", itemSize: 1 } : legacyStorage(type.name);
+    // Every tensor names the same (memoized) storage class global: look it up once.
+    if (type !== this.lastType) [this.lastType, this.lastInfo] = [type, type.name === "UntypedStorage" ? UNTYPED : legacyStorage(type.name)];
+    const info = this.lastInfo;
     if (!info) throw this.bad(`unknown storage type ${type.qualname}`, offset);
     const key = typeof rawKey === "string" ? rawKey : isInt(rawKey) ? String(rawKey) : undefined;
     if (key === undefined) throw this.bad(`storage key must be a string, got ${describe(rawKey)}`, offset);

@@ -71,16 +71,19 @@ export function smallRecordRange(zip: ZipArchive, i: number): ByteRange {
 }
 
 /**
- * A small stored record's bytes from the range smallRecordRange gave, its local header checked
- * (and its data offset kept) first; undefined when the range fell short (read it the usual way).
+ * Where a small stored record's bytes start within `h`, the range smallRecordRange gave, its local
+ * header checked (and its data offset kept) first; -1 when the range fell short (read it the usual
+ * way). Synchronous: it runs once per optimizer `step`, tens of thousands of times.
  */
-export async function smallRecordFrom(zip: ZipArchive, i: number, h: Buffer): Promise<Uint8Array | undefined> {
+export function smallRecordStart(zip: ZipArchive, i: number, h: Buffer): number {
   checkReadable(zip, i, zip.flags[i]!, zip.localHeaderOffset[i]!);
   const size = zip.compressedSize[i]!;
-  if (zip.method[i] !== 0 || size > SMALL_RECORD || size !== zip.uncompressedSize[i]) return undefined;
-  const start = zip.dataOffset[i]! >= 0 ? zip.dataOffset[i]! : (checkLocalHeader(zip, i, h) ?? (await readLocalName(zip, i, h)));
+  if (zip.method[i] !== 0 || size > SMALL_RECORD || size !== zip.uncompressedSize[i]) return -1;
+  const known = zip.dataOffset[i]!;
+  const start = known >= 0 ? known : checkLocalHeader(zip, i, h);
+  if (start === undefined) return -1;
   const rel = start - zip.localHeaderOffset[i]!;
-  return rel + size <= h.length ? h.subarray(rel, rel + size) : undefined;
+  return rel + size <= h.length ? rel : -1;
 }
 
 /**
