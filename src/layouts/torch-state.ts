@@ -35,7 +35,7 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
       }
     } else if (typeof v !== "boolean") entry.step = toNumber(v);
     steps.push(entry);
-    for (const [k, x] of s.map) {
+    for (const [k, x] of s.entries()) {
       if (k !== "step" && x instanceof Tensor && x.shape.length > 0) {
         momentShapes.push({ param: entry.param, shape: x.shape });
         break;

@@ -141,7 +141,7 @@ export function build(m: Machine, target: PyValue, state: PyValue): void {
     const parts = state instanceof PyTuple && state.items.length === 2 ? state.items : [state];
     for (const part of parts) {
       if (!(part instanceof PyDict)) continue;
-      for (const [k, v] of part.map) if (typeof k === "string") m.attributes.set(`${target.qualname}.${k}`, v);
+      for (const [k, v] of part.entries()) if (typeof k === "string") m.attributes.set(`${target.qualname}.${k}`, v);
     }
   }
 }

@@ -56,31 +56,89 @@ export class PySet {
 /** Dict keys: str, int and None compare by value; anything else (tuple, float, ...) by identity. */
 export type PyKey = PyValue;
 
+/** Beyond this many entries a dict keeps a Map. */
+const SMALL_DICT = 8;
+
 export class PyDict {
-  /** Made on first use: every torch tensor carries an empty OrderedDict of hooks that nothing reads. */
-  private items: Map<PyKey, PyValue> | undefined = undefined;
+  /**
+   * Up to SMALL_DICT entries, keys and values interleaved in one array of exactly their size: an
+   * optimizer holds a three-key dict per parameter (tens of thousands in a mixture-of-experts
+   * model), where a Map each took twice the memory. Beyond that, a Map; nothing until the first entry
+   * (every torch tensor carries an empty OrderedDict of hooks that nothing reads).
+   */
+  private flat: PyValue[] | undefined = undefined;
+  private big: Map<PyKey, PyValue> | undefined = undefined;
   /** "dict", "OrderedDict", "Counter", or "defaultdict"... as pickled. */
   constructor(readonly className: string = "dict") {}
+  /** The entries as a Map (from here on the dict keeps one). */
   get map(): Map<PyKey, PyValue> {
-    return (this.items ??= new Map());
+    if (!this.big) {
+      const m = new Map<PyKey, PyValue>();
+      const f = this.flat;
+      if (f) for (let i = 0; i < f.length; i += 2) m.set(f[i]!, f[i + 1]!);
+      this.big = m;
+      this.flat = undefined;
+    }
+    return this.big;
   }
   get(key: PyKey): PyValue | undefined {
-    return this.items?.get(normaliseKey(key));
+    const k = normaliseKey(key);
+    if (this.big) return this.big.get(k);
+    const i = this.find(k);
+    return i < 0 ? undefined : this.flat![i + 1];
   }
   has(key: PyKey): boolean {
-    return this.items?.has(normaliseKey(key)) ?? false;
+    const k = normaliseKey(key);
+    return this.big ? this.big.has(k) : this.find(k) >= 0;
   }
   set(key: PyKey, value: PyValue): void {
-    this.map.set(normaliseKey(key), value);
+    const k = normaliseKey(key);
+    if (this.big) {
+      this.big.set(k, value);
+      return;
+    }
+    const i = this.find(k);
+    if (i >= 0) {
+      this.flat![i + 1] = value;
+      return;
+    }
+    const f = this.flat ?? [];
+    if (f.length >= SMALL_DICT * 2) {
+      this.map.set(k, value);
+      return;
+    }
+    const g: PyValue[] = new Array(f.length + 2);
+    for (let j = 0; j < f.length; j++) g[j] = f[j]!;
+    g[f.length] = k;
+    g[f.length + 1] = value;
+    this.flat = g;
   }
   keys(): PyKey[] {
-    return this.items ? [...this.items.keys()] : [];
+    if (this.big) return [...this.big.keys()];
+    const f = this.flat ?? [];
+    const out: PyKey[] = [];
+    for (let i = 0; i < f.length; i += 2) out.push(f[i]!);
+    return out;
   }
   entries(): [PyKey, PyValue][] {
-    return this.items ? [...this.items.entries()] : [];
+    if (this.big) return [...this.big.entries()];
+    const f = this.flat ?? [];
+    const out: [PyKey, PyValue][] = [];
+    for (let i = 0; i < f.length; i += 2) out.push([f[i]!, f[i + 1]!]);
+    return out;
   }
   get size(): number {
-    return this.items?.size ?? 0;
+    return this.big ? this.big.size : (this.flat?.length ?? 0) / 2;
+  }
+  /** The position of key `k` (already normalised) in `flat`, by the Map's SameValueZero. */
+  private find(k: PyKey): number {
+    const f = this.flat;
+    if (!f) return -1;
+    for (let i = 0; i < f.length; i += 2) {
+      const x = f[i];
+      if (x === k || (x !== x && k !== k)) return i;
+    }
+    return -1;
   }
 }
 
