@@ -5,7 +5,8 @@ import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { TorchFile } from "../formats/torch/reader.js";
 import { storageRecord } from "../formats/torch/zip-layout.js";
 import type { ByteSource } from "../storage/types.js";
-import { dataOffsetAt, prefetchDataOffsets, readEntry } from "../formats/zip/index.js";
+import { dataOffsetAt, prefetchDataOffsets, readEntry, type ZipArchive } from "../formats/zip/index.js";
+import { INLINE_RECORD, scanInline } from "./inline.js";
 import { SCANNED_DTYPES, countNonFinite } from "./nonfinite.js";
 import { runJobs } from "./pool.js";
 import type { SpanJob, SpanResult } from "./span.js";
@@ -100,28 +101,54 @@ export async function planTorchFile(rel: string, tf: TorchFile, progress?: Progr
         return key === undefined ? zip.nameOf(i) : (names().get(key) ?? `storage ${key}`);
       },
     };
-    await prefetchDataOffsets(zip, Array.from({ length: zip.count }, (_, i) => i));
-    for (let i = 0; i < zip.count; i++) {
+    const dtypeOf = (i: number): string => {
       const key = storageOf[i];
-      const storage = key === undefined ? undefined : tf.storages.get(key);
-      const dtype = storage && SCANNED_DTYPES.has(storage.dtype) ? storage.dtype : "";
-      try {
-        if (zip.crc32[i] === 0 && zip.uncompressedSize[i]! > 0) result.crcNotRecorded++;
-        if (zip.method[i] !== 0) {
+      const d = key === undefined ? undefined : tf.storages.get(key)?.dtype;
+      return d && SCANNED_DTYPES.has(d) ? d : "";
+    };
+    // Small stored records are read here with their local headers (inline.ts); large ones by the pool.
+    const order = byHeaderOffset(zip);
+    const small: number[] = [];
+    const smallBounds: number[] = [];
+    const large: number[] = [];
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      if (zip.crc32[i] === 0 && zip.uncompressedSize[i]! > 0) result.crcNotRecorded++;
+      if (zip.method[i] !== 0) {
+        try {
           // Deflated records (other writers) are inflated whole, bounded by the zip reader's caps.
           const data = await readEntry(zip, zip.entry(i));
           result.bytesRead += zip.compressedSize[i]!;
           result.recordsChecked++;
           const actual = crc32(data) >>> 0;
           if (zip.crc32[i] !== 0 && actual !== zip.crc32[i]) result.crcMismatches.push({ record: labels.where(i), expected: zip.crc32[i]!, actual });
+          const dtype = dtypeOf(i);
           const bad = dtype ? countNonFinite(data, dtype, bigEndian) : 0;
           if (bad > 0) result.nonFinite.push({ tensor: labels.tensor(i), dtype, count: bad });
           progress?.(zip.compressedSize[i]!);
-          continue;
+        } catch (e) {
+          result.readErrors.push({ where: labels.where(i), reason: errorMessage(e) });
         }
+      } else if (zip.compressedSize[i]! <= INLINE_RECORD) {
+        small.push(i);
+        smallBounds.push(k + 1 < order.length ? zip.localHeaderOffset[order[k + 1]!]! : zip.directoryOffset);
+      } else large.push(i);
+    }
+    const inline = await scanInline(zip, small, Float64Array.from(smallBounds), small.map(dtypeOf), bigEndian, progress);
+    result.bytesRead += inline.result.bytes;
+    small.forEach((i, m) => {
+      const failed = inline.failed.get(i);
+      if (failed !== undefined) return void result.readErrors.push({ where: labels.where(i), reason: failed });
+      result.recordsChecked++;
+      if (zip.crc32[i] !== 0 && inline.result.crc[m] !== zip.crc32[i]) result.crcMismatches.push({ record: labels.where(i), expected: zip.crc32[i]!, actual: inline.result.crc[m]! });
+      if (inline.result.nonFinite[m]! > 0) result.nonFinite.push({ tensor: labels.tensor(i), dtype: dtypeOf(i), count: inline.result.nonFinite[m]! });
+    });
+    await prefetchDataOffsets(zip, large);
+    for (const i of large) {
+      try {
         // Known after the prefetch, unless its local header is bad (read again then, for the precise error).
         const start = zip.dataOffset[i]! >= 0 ? zip.dataOffset[i]! : await dataOffsetAt(zip, i);
-        recs.push({ start, end: start + zip.compressedSize[i]!, dtype, crc: zip.crc32[i]!, id: i });
+        recs.push({ start, end: start + zip.compressedSize[i]!, dtype: dtypeOf(i), crc: zip.crc32[i]!, id: i });
       } catch (e) {
         result.readErrors.push({ where: labels.where(i), reason: errorMessage(e) });
       }
@@ -190,6 +217,24 @@ function plan(result: IntegrityResult, path: string, recs: Rec[], labels: Labels
     });
   };
   return { result, jobs, finish };
+}
+
+/**
+ * Record indices in local-header order: the order torch writes them in (then no sort is needed), else
+ * sorted, offset and index packed in one double for the native sort while they fit in 53 bits.
+ */
+function byHeaderOffset(zip: ZipArchive): number[] {
+  const n = zip.count;
+  const lho = zip.localHeaderOffset;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = lho[i - 1]! <= lho[i]!;
+  if (sorted) return Array.from({ length: n }, (_, i) => i);
+  const scale = 2 ** Math.ceil(Math.log2(n + 1));
+  if (zip.directoryOffset * scale + scale > Number.MAX_SAFE_INTEGER) return Array.from({ length: n }, (_, i) => i).sort((a, b) => lho[a]! - lho[b]!);
+  const packed = new Float64Array(n);
+  for (let i = 0; i < n; i++) packed[i] = lho[i]! * scale + i;
+  packed.sort();
+  return Array.from(packed, (v) => v % scale);
 }
 
 /** storage key -> the key path of the first tensor that views it ("optimizer_state_dict.state.0.exp_avg"), walked on first use. */

@@ -41,7 +41,7 @@ let buffer: Buffer | undefined;
 /** Plain synchronous reads into one reused buffer: this runs in a worker thread, or in the main thread for small totals. */
 export function runSpan(job: SpanJob, progress?: (bytes: number) => void): SpanResult {
   const n = job.starts.length;
-  const result: SpanResult = { crc: new Uint32Array(n), nonFinite: new Float64Array(n), bytes: 0 };
+  const result = emptySpanResult(n);
   if (n === 0) return result;
   buffer ??= Buffer.allocUnsafeSlow(CHUNK);
   const buf = buffer;
@@ -92,11 +92,15 @@ function streamRecord(fd: number, buf: Buffer, job: SpanJob, r: number, result: 
   }
 }
 
-/** Adds one piece of record k to its measures (`first`: the record's first piece). */
-function measure(result: SpanResult, k: number, bytes: Buffer, job: SpanJob, first: boolean): void {
+/** Adds one piece of record k to its measures (`first`: the record's first piece). Every measure of a record is taken here. */
+export function measure(result: SpanResult, k: number, bytes: Buffer, job: Pick<SpanJob, "crc" | "dtypes" | "bigEndian">, first: boolean): void {
   if (job.crc) result.crc[k] = crc32(bytes, first ? 0 : result.crc[k]!) >>> 0;
   const dtype = job.dtypes[k];
   if (dtype) result.nonFinite[k] = result.nonFinite[k]! + countNonFinite(bytes, dtype, job.bigEndian);
+}
+
+export function emptySpanResult(n: number): SpanResult {
+  return { crc: new Uint32Array(n), nonFinite: new Float64Array(n), bytes: 0 };
 }
 
 function fill(fd: number, buf: Buffer, at: number, want: number): void {

@@ -47,8 +47,8 @@ export class FileLoader {
   constructor(
     readonly storage: Storage,
     readonly allowGlobals: string[],
-    /** --deep locates every storage record up front (it reads them all); default mode only the ones it reads. */
-    private readonly deep = false,
+    /** A --deep run. Both modes locate a storage record when it is read: --deep reads them all, checking each local header as it goes. */
+    readonly deep = false,
   ) {}
 
   get root(): string {
@@ -137,7 +137,8 @@ export class FileLoader {
     try {
       const sniff = await this.sniff(rel);
       if (sniff.kind === "pickle") return await this.decodeRawPickle(rel);
-      const file = await openTorchFile(path, { file: await this.handle(rel), storageHeaders: this.deep ? "all" : "on-read" });
+      // Local headers are checked when a record is read: default mode reads a few, --deep all of them in one pass (integrity/inline.ts).
+      const file = await openTorchFile(path, { file: await this.handle(rel), storageHeaders: "on-read" });
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
       const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));

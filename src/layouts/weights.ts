@@ -83,8 +83,18 @@ async function readIndex(loader: FileLoader, rel: string): Promise<ShardIndex> {
 function indexEntries(value: unknown): [string, string][] | undefined {
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   if (isObject(value) && isObject(value["weight_map"]) && (value["metadata"] === undefined || isObject(value["metadata"]))) {
-    const entries = Object.entries(value["weight_map"]);
-    if (entries.every(([, f]) => typeof f === "string")) return (entries as [string, string][]).filter(([k]) => k !== "__proto__");
+    const map = value["weight_map"];
+    const entries: [string, string][] = [];
+    let plain = true;
+    for (const tensor of Object.keys(map)) {
+      const file = map[tensor];
+      if (typeof file !== "string") {
+        plain = false;
+        break;
+      }
+      if (tensor !== "__proto__") entries.push([tensor, file]);
+    }
+    if (plain) return entries;
   }
   const parsed = IndexSchema.safeParse(value);
   return parsed.success ? Object.entries(parsed.data.weight_map) : undefined;

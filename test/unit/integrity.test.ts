@@ -77,3 +77,18 @@ describe("--deep span jobs", () => {
     assert.equal(countNonFinite(new Uint8Array(8), "int64"), 0);
   });
 });
+
+describe("NaN/Inf counts on bytes at any alignment", () => {
+  it("counts the same in a buffer that starts at an odd offset of a shared pool", () => {
+    const floats = new Float32Array([1, NaN, 2, Infinity, -Infinity, 3]);
+    const half = new Uint16Array([0x3c00, 0x7c00, 0x7e00]);
+    const doubles = new Float64Array([NaN, 1, -Infinity]);
+    for (const [data, dtype, want] of [[new Uint8Array(floats.buffer), "float32", 3], [new Uint8Array(half.buffer), "float16", 2], [new Uint8Array(doubles.buffer), "float64", 2]] as const) {
+      for (const shift of [1, 2, 3, 5]) {
+        const pool = Buffer.alloc(4096); // a Buffer whose .buffer is larger than the bytes looked at
+        pool.set(data, shift);
+        assert.equal(countNonFinite(pool.subarray(shift, shift + data.length), dtype), want, `${dtype} at +${shift}`);
+      }
+    }
+  });
+});

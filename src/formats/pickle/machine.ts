@@ -151,8 +151,7 @@ export class Machine {
     const n = stack.length - k;
     if (n > 64) return stack.splice(k);
     const out: PyValue[] = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = stack[k + i]!;
-    stack.length = k;
+    for (let i = n - 1; i >= 0; i--) out[i] = stack.pop()!;
     return out;
   }
 

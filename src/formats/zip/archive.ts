@@ -19,6 +19,8 @@ export interface ZipColumns {
   count: number;
   /** The central directory's bytes: names are kept as offsets into it. */
   directory: Buffer;
+  /** Where the central directory starts in the file: every record lies before it. */
+  directoryOffset: number;
   nameAt: Uint32Array;
   nameLength: Uint16Array;
   flags: Uint16Array;
@@ -40,6 +42,7 @@ export interface ZipColumns {
 export class ZipArchive implements ZipColumns {
   readonly count: number;
   readonly directory: Buffer;
+  readonly directoryOffset: number;
   readonly nameAt: Uint32Array;
   readonly nameLength: Uint16Array;
   readonly flags: Uint16Array;
@@ -65,6 +68,7 @@ export class ZipArchive implements ZipColumns {
   ) {
     this.count = c.count;
     this.directory = c.directory;
+    this.directoryOffset = c.directoryOffset;
     this.nameAt = c.nameAt;
     this.nameLength = c.nameLength;
     this.flags = c.flags;

@@ -150,7 +150,7 @@ export function u64(b: Uint8Array, at: number, what: string, base: number): numb
  */
 function parseCentralDirectory(cd: Buffer, cdOffset: number, count: number): ZipColumns {
   const c: ZipColumns = {
-    count, directory: cd,
+    count, directory: cd, directoryOffset: cdOffset,
     nameAt: new Uint32Array(count), nameLength: new Uint16Array(count), flags: new Uint16Array(count), method: new Uint16Array(count),
     crc32: new Uint32Array(count), compressedSize: new Float64Array(count), uncompressedSize: new Float64Array(count), localHeaderOffset: new Float64Array(count),
   };

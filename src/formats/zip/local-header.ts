@@ -76,14 +76,24 @@ export function smallRecordRange(zip: ZipArchive, i: number): ByteRange {
  * way). Synchronous: it runs once per optimizer `step`, tens of thousands of times.
  */
 export function smallRecordStart(zip: ZipArchive, i: number, h: Buffer): number {
-  checkReadable(zip, i, zip.flags[i]!, zip.localHeaderOffset[i]!);
   const size = zip.compressedSize[i]!;
   if (zip.method[i] !== 0 || size > SMALL_RECORD || size !== zip.uncompressedSize[i]) return -1;
+  return recordStartIn(zip, i, h);
+}
+
+/**
+ * Where stored record i's bytes start within `h`, which holds the file from the record's local
+ * header on (at `base`; bytes up to `end` valid): the header is checked (and the data offset kept)
+ * first. -1 when `h` does not hold the whole header and data. Throws what dataOffsetAt throws for a
+ * bad header.
+ */
+export function recordStartIn(zip: ZipArchive, i: number, h: Buffer, base = 0, end = h.length): number {
+  checkReadable(zip, i, zip.flags[i]!, zip.localHeaderOffset[i]!);
   const known = zip.dataOffset[i]!;
-  const start = known >= 0 ? known : checkLocalHeader(zip, i, h);
+  const start = known >= 0 ? known : checkLocalHeader(zip, i, h, base, end);
   if (start === undefined) return -1;
-  const rel = start - zip.localHeaderOffset[i]!;
-  return rel + size <= h.length ? rel : -1;
+  const rel = base + start - zip.localHeaderOffset[i]!;
+  return rel + zip.compressedSize[i]! <= end ? rel : -1;
 }
 
 /**
@@ -110,7 +120,7 @@ export async function prefetchDataOffsets(zip: ZipArchive, records: readonly num
       const rel = zip.localHeaderOffset[i]! - first;
       try {
         checkReadable(zip, i, zip.flags[i]!, zip.localHeaderOffset[i]!);
-        checkLocalHeader(zip, i, span.subarray(rel, rel + LFH_SIZE + zip.nameLength[i]!));
+        checkLocalHeader(zip, i, span, rel, Math.min(span.length, rel + LFH_SIZE + zip.nameLength[i]!));
       } catch (err) {
         if (!(err instanceof FormatError)) throw err;
       }
@@ -120,27 +130,28 @@ export async function prefetchDataOffsets(zip: ZipArchive, records: readonly num
 }
 
 /**
- * Validates a local header held in `h` (fixed part + name). Returns the data offset, or undefined when
- * `h` does not hold the whole local name (the caller reads it and calls again).
+ * Validates the local header held in `h` from `base` (fixed part + name; bytes up to `end` are
+ * valid). Returns the data offset, or undefined when `h` does not hold the whole local name (the
+ * caller reads it and calls again). Offsets instead of a subarray: this runs once per record.
  */
-function checkLocalHeader(zip: ZipArchive, i: number, h: Buffer): number | undefined {
+function checkLocalHeader(zip: ZipArchive, i: number, h: Buffer, base = 0, end = h.length): number | undefined {
   const at = zip.localHeaderOffset[i]!;
-  if (h.length < LFH_SIZE) throw localError(zip, i, "ZIP_TRUNCATED", `local header of ${quoted(zip, i)} at byte ${at} lies past the end of the file (${zip.file.size} bytes)`, at);
-  if (h.readUInt32LE(0) !== LFH_SIG) throw localError(zip, i, "ZIP_BAD_LOCAL_HEADER", `no local header signature at byte ${at}, where the central directory places ${quoted(zip, i)}`, at);
-  checkReadable(zip, i, h.readUInt16LE(6), at);
-  const method = h.readUInt16LE(8);
+  if (end - base < LFH_SIZE) throw localError(zip, i, "ZIP_TRUNCATED", `local header of ${quoted(zip, i)} at byte ${at} lies past the end of the file (${zip.file.size} bytes)`, at);
+  if (h.readUInt32LE(base) !== LFH_SIG) throw localError(zip, i, "ZIP_BAD_LOCAL_HEADER", `no local header signature at byte ${at}, where the central directory places ${quoted(zip, i)}`, at);
+  checkReadable(zip, i, h.readUInt16LE(base + 6), at);
+  const method = h.readUInt16LE(base + 8);
   if (method !== zip.method[i]) {
     throw localError(zip, i, "ZIP_BAD_LOCAL_HEADER", `local header of ${quoted(zip, i)} says compression method ${method}, the central directory says ${zip.method[i]}`, at);
   }
-  const nameLen = h.readUInt16LE(26);
-  const extraLen = h.readUInt16LE(28);
+  const nameLen = h.readUInt16LE(base + 26);
+  const extraLen = h.readUInt16LE(base + 28);
   if (at + LFH_SIZE + nameLen > zip.file.size) {
     throw localError(zip, i, "ZIP_TRUNCATED", `local header of ${quoted(zip, i)} at byte ${at} runs past the end of the file (${zip.file.size} bytes)`, at);
   }
-  if (h.length < LFH_SIZE + nameLen) return undefined;
+  if (end - base < LFH_SIZE + nameLen) return undefined;
   // Same name in both headers, byte for byte: a mismatch lets two readers see two different archives.
-  if (!sameName(h, zip.directory, zip.nameAt[i]!, zip.nameLength[i]!, nameLen)) {
-    const shown = h.toString("latin1", LFH_SIZE, LFH_SIZE + Math.min(nameLen, 200));
+  if (!sameName(h, base + LFH_SIZE, zip.directory, zip.nameAt[i]!, zip.nameLength[i]!, nameLen)) {
+    const shown = h.toString("latin1", base + LFH_SIZE, base + LFH_SIZE + Math.min(nameLen, 200));
     throw localError(
       zip,
       i,
@@ -163,9 +174,9 @@ function localError(zip: ZipArchive, i: number, code: string, message: string, o
   return new FormatError(code, message, offset, { entry: zip.nameOf(i), ...data });
 }
 
-/** The local name (after the fixed header in `h`) equals the central directory's bytes. */
-function sameName(h: Uint8Array, directory: Uint8Array, at: number, length: number, localLength: number): boolean {
+/** The local name (at `from` in `h`) equals the central directory's bytes. */
+function sameName(h: Uint8Array, from: number, directory: Uint8Array, at: number, length: number, localLength: number): boolean {
   if (localLength !== length) return false;
-  for (let k = 0; k < length; k++) if (h[LFH_SIZE + k] !== directory[at + k]) return false;
+  for (let k = 0; k < length; k++) if (h[from + k] !== directory[at + k]) return false;
   return true;
 }
