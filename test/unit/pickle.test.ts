@@ -627,3 +627,36 @@ test("a large pickle decodes the same with the memo pass: GETs far apart, MEMOIZ
   // A GET of a key never stored is still the same error.
   assert.equal(expectError(join(pk(proto(2)), pad, pad, pk(get(3), ".")), "PICKLE_BAD_MEMO").data.key, 3);
 });
+
+test("a dict behaves as a Map whether it holds few entries (one array) or many (a Map)", () => {
+  const nan = Number.NaN;
+  const f3 = new PyFloat(3);
+  const fx = new PyFloat(2.5);
+  const ops: [PyValue, PyValue][] = [["a", 1], [3n, "int"], [f3, "float 3.0"], ["b", 2], [nan, "nan"], [-0, "zero"], [fx, "float"], ["a", 10], [0, "plus zero"]];
+  for (const batch of [1, 2, 9]) {
+    for (const extra of [0, 12]) {
+      const d = new PyDict();
+      const m = new Map<PyValue, PyValue>();
+      const all: [PyValue, PyValue][] = [...ops, ...Array.from({ length: extra }, (_, i): [PyValue, PyValue] => [`k${i}`, i])];
+      for (let i = 0; i < all.length; i += batch) {
+        const chunk = all.slice(i, i + batch);
+        if (batch === 1) d.set(chunk[0]![0], chunk[0]![1]);
+        else d.setMany(chunk.flat());
+        // The Map a dict used to be, with the dict's key normalisation (3n and 3.0 are 3).
+        for (const [k, v] of chunk) m.set(typeof k === "bigint" ? Number(k) : k instanceof PyFloat && Number.isInteger(k.value) ? k.value : k, v);
+      }
+      assert.deepEqual(d.entries(), [...m.entries()], `batch ${batch}, extra ${extra}`);
+      assert.equal(d.size, m.size);
+      assert.equal(d.get(3), "float 3.0");
+      assert.equal(d.get(nan), "nan");
+      assert.equal(d.get(0), "plus zero"); // -0 and 0 are one key
+      assert.equal(d.get(fx), "float");
+      assert.equal(d.get(new PyFloat(2.5)), undefined); // a non-integral float key compares by identity
+      assert.ok(d.has("a") && !d.has("zz"));
+      assert.deepEqual([...d.map.entries()], [...m.entries()]);
+      d.set("late", 1); // after .map, still one dict
+      assert.equal(d.get("late"), 1);
+    }
+  }
+  assert.deepEqual([new PyDict().size, new PyDict().keys(), new PyDict().get("x")], [0, [], undefined]);
+});

@@ -113,6 +113,28 @@ export class PyDict {
     g[f.length + 1] = value;
     this.flat = g;
   }
+  /** SETITEMS' interleaved keys and values: a small dict grows once, not once per entry. */
+  setMany(items: PyValue[]): void {
+    const f = this.flat ?? [];
+    if (this.big || f.length + items.length > SMALL_DICT * 2) {
+      for (let i = 0; i < items.length; i += 2) this.set(items[i]!, items[i + 1]!);
+      return;
+    }
+    const g: PyValue[] = new Array(f.length + items.length);
+    let n = 0;
+    for (; n < f.length; n++) g[n] = f[n]!;
+    this.flat = g;
+    for (let i = 0; i < items.length; i += 2) {
+      const k = normaliseKey(items[i]!);
+      const at = this.find(k, n);
+      if (at >= 0) g[at + 1] = items[i + 1]!;
+      else {
+        g[n++] = k;
+        g[n++] = items[i + 1]!;
+      }
+    }
+    if (n < g.length) g.length = n; // keys repeated within `items` leave the end unused
+  }
   keys(): PyKey[] {
     if (this.big) return [...this.big.keys()];
     const f = this.flat ?? [];
@@ -130,11 +152,11 @@ export class PyDict {
   get size(): number {
     return this.big ? this.big.size : (this.flat?.length ?? 0) / 2;
   }
-  /** The position of key `k` (already normalised) in `flat`, by the Map's SameValueZero. */
-  private find(k: PyKey): number {
+  /** The position of key `k` (already normalised) among the first `used` slots of `flat`, by the Map's SameValueZero. */
+  private find(k: PyKey, used = this.flat?.length ?? 0): number {
     const f = this.flat;
     if (!f) return -1;
-    for (let i = 0; i < f.length; i += 2) {
+    for (let i = 0; i < used; i += 2) {
       const x = f[i];
       if (x === k || (x !== x && k !== k)) return i;
     }
@@ -147,7 +169,8 @@ function normaliseKey(key: PyKey): PyKey {
   if (typeof key === "bigint" && key >= BigInt(Number.MIN_SAFE_INTEGER) && key <= BigInt(Number.MAX_SAFE_INTEGER)) {
     return Number(key);
   }
-  if (key instanceof PyFloat && Number.isInteger(key.value)) return key.value; // Python: hash(3.0) == hash(3)
+  if (key instanceof PyFloat && Number.isInteger(key.value)) return key.value === 0 ? 0 : key.value; // Python: hash(3.0) == hash(3)
+  if (key === 0) return 0; // -0 is the key 0, as a Map stores it
   return key;
 }
 
