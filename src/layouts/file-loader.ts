@@ -25,8 +25,11 @@ export interface DecodedState {
    * in one go (before the caller awaits) are read as one batch, so the `step` of every parameter
    * costs one pass over the file's small records rather than a read each.
    */
-  scalar: (t: Tensor) => Promise<number | undefined>;
+  scalar: ScalarReader;
 }
+
+/** One value per call; `many`, when present, reads a list in one batch without a promise each (tens of thousands of `step` tensors). */
+export type ScalarReader = ((t: Tensor) => Promise<number | undefined>) & { many?: (ts: Tensor[]) => Promise<(number | undefined)[]> };
 
 /**
  * All file access of a layout goes through here: the look at a file's first
@@ -142,7 +145,8 @@ export class FileLoader {
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
       const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));
-      const scalar = batched((ts: Tensor[]) => file.readFirstValues(ts).then((vs) => vs.map(asNumber), () => ts.map(() => undefined)));
+      const scalars = (ts: Tensor[]) => file.readFirstValues(ts).then((vs) => vs.map(asNumber), () => ts.map(() => undefined));
+      const scalar: ScalarReader = Object.assign(batched(scalars), { many: scalars });
       const state: StateFile = { rel, value: file.value, summary: `${file.format === "zip" ? "torch zip" : "torch legacy"}, ${summarise(file.value)}`, verdicts, torchProblems };
       return { state, value: file.value, scalar };
     } catch (e) {

@@ -2,8 +2,9 @@ import { PyDict, PyFloat, Tensor, isDict, seqItems, toNumber, type PyValue } fro
 import { inferSchedulerKind } from "./schedulers.js";
 import { formatNumber } from "../findings/finding.js";
 import type { OptimizerView, Part, PartRef, ScalerView, SchedulerView } from "./types.js";
+import type { ScalarReader } from "./file-loader.js";
 
-type Scalar = (t: Tensor) => Promise<number | undefined>;
+type Scalar = ScalarReader;
 
 /** A number stored as int, float or 0-dim tensor (torch >= 1.12 keeps Adam's step as a tensor). */
 export async function numberOf(v: PyValue | undefined, scalar: Scalar): Promise<number | undefined> {
@@ -42,7 +43,7 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
       }
     }
   }
-  const values = await Promise.all(stepTensors.map(scalar));
+  const values = await (scalar.many ? scalar.many(stepTensors) : Promise.all(stepTensors.map(scalar)));
   for (let i = 0; i < values.length; i++) stepOf[i]!.step = values[i];
   const first = groups[0];
   const group = isDict(first) ? first : undefined;
