@@ -8,11 +8,8 @@ import type { Machine } from "./machine.js";
 import { addTo, appendTo, build, call, dynamicGlobal, global, persistent, setItems } from "./ops.js";
 import { decodeRawUnicodeEscape, decodeStringLiteral, parseFloatLine, parseIntLine, parseLongLine, parseMemoIndex } from "./text.js";
 import { MAX_STACK } from "./types.js";
-import { PyBytes, PyDict, PyFloat, PyGlobal, PyList, PySet, PyTuple, pyTypeName } from "./values.js";
+import { EMPTY_TUPLE, PyBytes, PyDict, PyFloat, PyGlobal, PyList, PySet, PyTuple, pyTypeName } from "./values.js";
 import type { PyValue } from "./values.js";
-
-/** CPython's empty tuple is a singleton; sharing ours saves an object per tensor (torch pickles three). */
-const EMPTY_TUPLE: PyTuple = Object.freeze(new PyTuple(Object.freeze([]) as unknown as PyValue[])) as PyTuple;
 
 // A LONG4 longer than this is no checkpoint's and would only cost memory converting it.
 const MAX_LONG_BYTES = 1 << 20;
@@ -199,8 +196,14 @@ export function execute(m: Machine): PyValue {
       case 0x90: addTo(m, ...targetAndItems(m)); break; // ADDITEMS
 
       // ---- memo ----
-      case 0x68: m.memoGet(bytes[m.need(1)]!); break; // BINGET
-      case 0x6a: m.memoGet(view.getUint32(m.need(4), true)); break; // LONG_BINGET
+      case 0x68: // BINGET
+      case 0x6a: { // LONG_BINGET
+        m.memoGet(code === 0x68 ? bytes[m.need(1)]! : view.getUint32(m.need(4), true));
+        const seq = m.options.sequence;
+        const got = stack[stack.length - 1];
+        if (seq && got instanceof PyGlobal && seq.starts(got)) seq.run(m);
+        break;
+      }
       case 0x67: m.memoGet(parseMemoIndex(lineText(m))); break; // GET
       case 0x71: m.memoPut(bytes[m.need(1)]!); break; // BINPUT
       case 0x72: m.memoPut(view.getUint32(m.need(4), true)); break; // LONG_BINPUT

@@ -9,6 +9,8 @@ export interface Memo {
   readonly size: number;
   get(key: number): PyValue | undefined;
   put(key: number, value: PyValue): void;
+  /** Whether put(key) keeps its value (else a caller may pass any value: it is counted, not kept). */
+  wants(key: number): boolean;
 }
 
 /**
@@ -22,6 +24,10 @@ export class FullMemo implements Memo {
 
   get(key: number): PyValue | undefined {
     return key < this.dense.length ? this.dense[key] : this.sparse.get(key);
+  }
+
+  wants(): boolean {
+    return true;
   }
 
   put(key: number, value: PyValue): void {
@@ -56,6 +62,10 @@ export class ReferencedMemo implements Memo {
 
   get(key: number): PyValue | undefined {
     return this.kept.get(key);
+  }
+
+  wants(key: number): boolean {
+    return this.refs.has(key);
   }
 
   put(key: number, value: PyValue): void {

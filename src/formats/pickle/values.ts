@@ -46,6 +46,9 @@ export class PyTuple {
   constructor(readonly items: PyValue[]) {}
 }
 
+/** CPython's empty tuple is a singleton; sharing ours saves an object per tensor (torch pickles three). */
+export const EMPTY_TUPLE: PyTuple = Object.freeze(new PyTuple(Object.freeze([]) as unknown as PyValue[])) as PyTuple;
+
 export class PySet {
   constructor(
     readonly items: PyValue[] = [],

@@ -69,6 +69,8 @@ export interface OpenTorchOptions {
    * mode reads a few small storages of hundreds, and on a network file system each read is a round trip.
    */
   storageHeaders?: "all" | "on-read";
+  /** Zip only: read torch's tensor-rebuild opcodes in one step (fast-tensor.ts); false runs them one by one (tests compare both). */
+  tensorSequence?: boolean;
 }
 
 /** readValues default: enough to show a tensor, never a whole large one. */

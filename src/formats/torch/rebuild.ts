@@ -146,6 +146,29 @@ export class TorchRebuilder {
       throw this.badTensor(`size ${describe(rawSize)} and stride ${describe(rawStride)} must be tuples of non-negative integers of the same length`, offset);
     }
     const requiresGrad = args.length > gradAt ? this.bool(args[gradAt], offset) : false;
+    return this.build(storage, storageOffset, shape, stride, requiresGrad, dtype, offset);
+  }
+
+  /**
+   * `_rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks)` from its parts, as the
+   * tensor-sequence fast path read them (fast-tensor.ts): the same tensor and the same problems as
+   * the call. The caller has checked what the call would throw on (see fastTensorParts).
+   */
+  tensorFromParts(storage: StorageRef, storageOffset: number, size: number[], stride: number[], requiresGrad: boolean, offset: number): Tensor {
+    return this.build(storage, storageOffset, this.shapes.fromNumbers(size), this.shapes.fromNumbers(stride), requiresGrad, undefined, offset);
+  }
+
+  /** A storage from the fields of its persistent id `('storage', type, key, location, numel)`, as persistentLoad makes it. */
+  storageFromParts(type: PyValue, key: PyValue, location: PyValue, numel: PyValue, offset: number): StorageRef {
+    return this.storage(type, key, location, numel, offset);
+  }
+
+  /** Whether `type` names a storage class persistentLoad accepts (so storageFromParts cannot throw for it). */
+  isStorageClass(type: PyValue): boolean {
+    return type instanceof PyGlobal && STORAGE_MODULES.has(type.module) && (type.name === "UntypedStorage" || legacyStorage(type.name) !== undefined);
+  }
+
+  private build(storage: StorageRef, storageOffset: number, shape: number[], stride: number[], requiresGrad: boolean, dtype: string | undefined, offset: number): Tensor {
     const dt = dtype ?? storage.dtype;
     const itemSize = itemSizeOf(dt) ?? 1;
     // Plain numbers while exact (the common case, and fast); BigInt only when a hostile shape overflows them.
@@ -187,6 +210,15 @@ export class TorchRebuilder {
 class ShapeCache {
   private readonly recent: number[][] = [];
   private next = 0;
+
+  /** `items` (non-negative safe integers), as one of the recent lists when it equals one, else a copy (the caller reuses `items`). */
+  fromNumbers(items: number[]): number[] {
+    for (let i = 0; i < this.recent.length; i++) if (sameList(this.recent[i]!, items)) return this.recent[i]!;
+    const list = items.slice();
+    if (this.recent.length < SHAPE_CACHE_SIZE) this.recent.push(list);
+    else this.recent[this.next++ % SHAPE_CACHE_SIZE] = list;
+    return list;
+  }
 
   /** intList(v), as one of the recent lists when it equals one (compared before any copy is made). */
   intList(v: PyValue | undefined): number[] | undefined {

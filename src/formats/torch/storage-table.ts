@@ -10,11 +10,14 @@ export class StorageTable implements ReadonlyMap<string, StorageRef> {
   /** indexed[i] is key String(i), for the keys 0, 1, ... as long as they come in that order. */
   private readonly indexed: StorageRef[] = [];
   private readonly named = new Map<string, StorageRef>();
-  private readonly order: StorageRef[] = [];
-  private readonly keyOrder: string[] = [];
+  /**
+   * The order of insertion, kept only once a key outside `indexed` arrives (until then it is
+   * `indexed`'s order): every key of a torch file is numbered, so this usually stays unmade.
+   */
+  private order: { key: string; ref: StorageRef }[] | undefined;
 
   get size(): number {
-    return this.order.length;
+    return this.order ? this.order.length : this.indexed.length;
   }
 
   get(key: string): StorageRef | undefined {
@@ -29,27 +32,34 @@ export class StorageTable implements ReadonlyMap<string, StorageRef> {
   /** Adds or replaces (readers only add); a replaced key keeps its place in the order. */
   set(key: string, ref: StorageRef): this {
     const i = decimalIndex(key);
-    const known = this.get(key);
-    if (i >= 0 && i < this.indexed.length) this.indexed[i] = ref;
-    else if (i === this.indexed.length && !this.named.has(key)) this.indexed.push(ref);
-    else this.named.set(key, ref);
-    if (known === undefined) {
-      this.order.push(ref);
-      this.keyOrder.push(key);
-    } else this.order[this.order.indexOf(known)] = ref;
+    if (i >= 0 && i < this.indexed.length) {
+      this.indexed[i] = ref;
+      if (this.order) this.order.find((e) => e.key === key)!.ref = ref;
+    } else if (i === this.indexed.length && !this.named.has(key)) {
+      this.indexed.push(ref);
+      this.order?.push({ key, ref });
+    } else {
+      this.order ??= this.indexed.map((r, k) => ({ key: String(k), ref: r }));
+      const known = this.named.has(key);
+      this.named.set(key, ref);
+      if (known) this.order.find((e) => e.key === key)!.ref = ref;
+      else this.order.push({ key, ref });
+    }
     return this;
   }
 
-  keys(): IterableIterator<string> {
-    return this.keyOrder[Symbol.iterator]();
+  *keys(): IterableIterator<string> {
+    for (const [key] of this.entries()) yield key;
   }
 
-  values(): IterableIterator<StorageRef> {
-    return this.order[Symbol.iterator]();
+  *values(): IterableIterator<StorageRef> {
+    if (!this.order) yield* this.indexed;
+    else for (const e of this.order) yield e.ref;
   }
 
   *entries(): IterableIterator<[string, StorageRef]> {
-    for (let i = 0; i < this.order.length; i++) yield [this.keyOrder[i]!, this.order[i]!];
+    if (!this.order) for (let i = 0; i < this.indexed.length; i++) yield [String(i), this.indexed[i]!];
+    else for (const e of this.order) yield [e.key, e.ref];
   }
 
   [Symbol.iterator](): IterableIterator<[string, StorageRef]> {
@@ -57,7 +67,7 @@ export class StorageTable implements ReadonlyMap<string, StorageRef> {
   }
 
   forEach(fn: (value: StorageRef, key: string, map: ReadonlyMap<string, StorageRef>) => void): void {
-    for (let i = 0; i < this.order.length; i++) fn(this.order[i]!, this.keyOrder[i]!, this);
+    for (const [key, ref] of this.entries()) fn(ref, key, this);
   }
 }
 

@@ -5,6 +5,7 @@ import type { ByteSource } from "../../storage/types.js";
 import { readZip, type ZipArchive, type ZipEntry } from "../zip/central-directory.js";
 import { entryDataOffset, readEntry } from "../zip/entry.js";
 import { dataOffsetAt, prefetchDataOffsets } from "../zip/local-header.js";
+import { TensorSequence } from "./fast-tensor.js";
 import { TorchRebuilder, type TorchProblem } from "./rebuild.js";
 import type { StorageLocation, StorageLocations } from "./storage-location.js";
 import type { StorageTable } from "./storage-table.js";
@@ -33,7 +34,7 @@ export interface ZipLayoutResult {
 
 export async function readZipLayout(
   file: ByteSource,
-  options: { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook; storageHeaders?: "all" | "on-read" },
+  options: { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook; storageHeaders?: "all" | "on-read"; tensorSequence?: boolean },
 ): Promise<ZipLayoutResult> {
   const zip = await readZip(file);
   const problems: TorchProblem[] = [];
@@ -56,7 +57,8 @@ export async function readZipLayout(
 
   const bytes = await readEntry(zip, pklEntry, MAX_DATA_PKL);
   const rebuilder = new TorchRebuilder(p("data.pkl"));
-  const pickle = decodePickle(bytes, 0, { limits: options.pickleLimits, persistentLoad: rebuilder.persistentLoad, rebuild: rebuilder.reduce, reduce: options.reduce });
+  const sequence = new TensorSequence(rebuilder, options.tensorSequence !== false);
+  const pickle = decodePickle(bytes, 0, { limits: options.pickleLimits, persistentLoad: rebuilder.persistentLoad, rebuild: rebuilder.reduce, reduce: options.reduce, sequence });
   problems.push(...rebuilder.problems);
   if (pickle.end < bytes.length) {
     problems.push({ code: "TORCH_TRAILING_BYTES", message: `${bytes.length - pickle.end} bytes follow the STOP of ${p("data.pkl")} (at byte ${pickle.end}); torch ignores them`, offset: pickle.end });
