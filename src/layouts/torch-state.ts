@@ -36,12 +36,8 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
       }
     } else if (typeof v !== "boolean") entry.step = toNumber(v);
     steps.push(entry);
-    for (const [k, x] of s.entries()) {
-      if (k !== "step" && x instanceof Tensor && x.shape.length > 0) {
-        momentShapes.push({ param: entry.param, shape: x.shape });
-        break;
-      }
-    }
+    const moment = s.findValue(isMoment);
+    if (moment instanceof Tensor) momentShapes.push({ param: entry.param, shape: moment.shape });
   }
   const values = await (scalar.many ? scalar.many(stepTensors) : Promise.all(stepTensors.map(scalar)));
   for (let i = 0; i < values.length; i++) stepOf[i]!.step = values[i];
@@ -63,6 +59,11 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
       momentShapes,
     },
   };
+}
+
+/** A per-parameter moment tensor (exp_avg, momentum_buffer, ...): any tensor with a shape but the step. */
+function isMoment(key: PyValue, value: PyValue): boolean {
+  return key !== "step" && value instanceof Tensor && value.shape.length > 0;
 }
 
 /** The group's plain settings (not its param ids), rendered for comparison and display. */

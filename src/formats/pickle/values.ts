@@ -138,6 +138,16 @@ export class PyDict {
     }
     if (n < g.length) g.length = n; // keys repeated within `items` leave the end unused
   }
+  /** The first value whose entry passes `test`, in order, without copying the entries (one call per optimizer parameter). */
+  findValue(test: (key: PyKey, value: PyValue) => boolean): PyValue | undefined {
+    if (this.big) {
+      for (const [k, v] of this.big) if (test(k, v)) return v;
+      return undefined;
+    }
+    const f = this.flat;
+    if (f) for (let i = 0; i < f.length; i += 2) if (test(f[i]!, f[i + 1]!)) return f[i + 1];
+    return undefined;
+  }
   keys(): PyKey[] {
     if (this.big) return [...this.big.keys()];
     const f = this.flat ?? [];

@@ -37,6 +37,8 @@ const enum Put { Key, Pid, Size, Stride, Hooks, Args }
 
 /** Bytes or values the sequence did not have: nothing has changed, the opcodes run as usual. */
 const NO = -1;
+/** Tensors of more dimensions run opcode by opcode. */
+const MAX_RANK = 32;
 
 export class TensorSequence implements SequenceHook {
   /** Sequences read in one step (tests check that the fast path is taken at all). */
@@ -48,8 +50,8 @@ export class TensorSequence implements SequenceHook {
   private readonly putKeys = new Float64Array(8);
   private readonly putWhat = new Uint8Array(8);
   /** Scratch for the size and stride tuples' ints (copied only when kept). */
-  private readonly sizeScratch: number[] = [];
-  private readonly strideScratch: number[] = [];
+  private readonly sizeScratch: number[] = new Array<number>(MAX_RANK).fill(0);
+  private readonly strideScratch: number[] = new Array<number>(MAX_RANK).fill(0);
 
   constructor(
     private readonly rb: TorchRebuilder,
@@ -79,10 +81,12 @@ export class TensorSequence implements SequenceHook {
     const persidAt = this.p;
     if (!this.op(b, Op.BINPERSID)) return false;
     const storageOffset = this.uint(b);
-    const size = this.ints(b, m, this.sizeScratch);
-    if (storageOffset === NO || size === undefined || !this.put(b, Put.Size)) return false;
-    const stride = this.ints(b, m, this.strideScratch);
-    if (stride === undefined || stride.length !== size.length || !this.put(b, Put.Stride)) return false;
+    const rank = this.ints(b, m, this.sizeScratch);
+    if (storageOffset === NO || rank === NO || !this.put(b, Put.Size)) return false;
+    const strideRank = this.ints(b, m, this.strideScratch);
+    if (strideRank !== rank || !this.put(b, Put.Stride)) return false;
+    const size = this.sizeScratch;
+    const stride = this.strideScratch;
     const grad = b[this.p];
     if ((grad !== Op.NEWTRUE && grad !== Op.NEWFALSE) || !this.op(b, grad)) return false;
     const hooks = this.get(m);
@@ -92,15 +96,15 @@ export class TensorSequence implements SequenceHook {
     if (!this.op(b, Op.REDUCE)) return false;
     // What the interpreter would refuse or stop at inside the sequence.
     let count = 1;
-    for (let k = 0; k < size.length; k++) count *= size[k]!;
+    for (let k = 0; k < rank; k++) count *= size[k]!;
     if (!Number.isSafeInteger(count)) return false;
     const limits = m.limits;
     if (m.opcodes + this.ops > limits.maxOpcodes || m.marks.length + 3 > limits.maxDepth || m.stack.length + 16 > MAX_STACK) return false;
-    if (m.memo.size + this.puts > limits.maxMemo || limits.maxContainerItems < Math.max(6, size.length)) return false;
+    if (m.memo.size + this.puts > limits.maxMemo || limits.maxContainerItems < Math.max(6, rank)) return false;
 
     // Apply, in the opcodes' order.
     const storage = this.rb.storageFromParts(type, key, location, numel, persidAt);
-    const tensor = this.rb.tensorFromParts(storage, storageOffset, size, stride, grad === Op.NEWTRUE, reduceAt);
+    const tensor = this.rb.tensorFromParts(storage, storageOffset, size, stride, rank, grad === Op.NEWTRUE, reduceAt);
     const requiresGrad = grad === Op.NEWTRUE;
     let sizeTuple: PyTuple | undefined;
     let strideTuple: PyTuple | undefined;
@@ -115,10 +119,10 @@ export class TensorSequence implements SequenceHook {
       switch (this.putWhat[i] as Put) {
         case Put.Key: v = key; break;
         case Put.Pid: v = new PyTuple([storageWord, type, key, location, numel]); break;
-        case Put.Size: v = sizeTuple ??= tupleOf(size); break;
-        case Put.Stride: v = strideTuple ??= tupleOf(stride); break;
+        case Put.Size: v = sizeTuple ??= tupleOf(size, rank); break;
+        case Put.Stride: v = strideTuple ??= tupleOf(stride, rank); break;
         case Put.Hooks: v = hooksDict ??= new PyDict("OrderedDict"); break;
-        default: v = new PyTuple([storage, storageOffset, (sizeTuple ??= tupleOf(size)), (strideTuple ??= tupleOf(stride)), requiresGrad, (hooksDict ??= new PyDict("OrderedDict"))]);
+        default: v = new PyTuple([storage, storageOffset, (sizeTuple ??= tupleOf(size, rank)), (strideTuple ??= tupleOf(stride, rank)), requiresGrad, (hooksDict ??= new PyDict("OrderedDict"))]);
       }
       m.memo.put(k, v);
     }
@@ -200,31 +204,34 @@ export class TensorSequence implements SequenceHook {
     return s;
   }
 
-  /** A tuple of non-negative ints into `out`: EMPTY_TUPLE, 1-3 ints and TUPLE1-3, or MARK, ints, TUPLE. */
-  private ints(b: Uint8Array, m: MachineState, out: number[]): number[] | undefined {
-    out.length = 0;
-    if (this.op(b, Op.EMPTY_TUPLE)) return out;
+  /**
+   * A tuple of non-negative ints (EMPTY_TUPLE, 1-3 ints and TUPLE1-3, or MARK, ints, TUPLE) into
+   * `out`, which keeps its length (no resizing per tensor): returns how many, or NO.
+   */
+  private ints(b: Uint8Array, m: MachineState, out: number[]): number {
+    if (this.op(b, Op.EMPTY_TUPLE)) return 0;
     const marked = this.op(b, Op.MARK);
     // (MARK TUPLE builds a new empty tuple, not the shared one: left to the interpreter.)
+    let n = 0;
     for (;;) {
       const v = this.uint(b);
       if (v === NO) break;
-      out.push(v);
-      if (out.length > m.limits.maxContainerItems) return undefined;
+      if (n === out.length || n >= m.limits.maxContainerItems) return NO;
+      out[n++] = v;
     }
     const close = b[this.p];
-    if (marked) return out.length > 0 && this.op(b, Op.TUPLE) ? out : undefined;
-    if ((out.length === 1 && close === Op.TUPLE1) || (out.length === 2 && close === Op.TUPLE2) || (out.length === 3 && close === Op.TUPLE3)) {
+    if (marked) return n > 0 && this.op(b, Op.TUPLE) ? n : NO;
+    if ((n === 1 && close === Op.TUPLE1) || (n === 2 && close === Op.TUPLE2) || (n === 3 && close === Op.TUPLE3)) {
       this.op(b, close);
-      return out;
+      return n;
     }
-    return undefined;
+    return NO;
   }
 }
 
-/** The tuple the opcodes would have built (the shared empty one for EMPTY_TUPLE). */
-function tupleOf(items: number[]): PyTuple {
-  return items.length === 0 ? EMPTY_TUPLE : new PyTuple(items.slice());
+/** The tuple the opcodes would have built of the first `n` items (the shared empty one for EMPTY_TUPLE). */
+function tupleOf(items: number[], n: number): PyTuple {
+  return n === 0 ? EMPTY_TUPLE : new PyTuple(items.slice(0, n));
 }
 
 function u32(b: Uint8Array, at: number): number {

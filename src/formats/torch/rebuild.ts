@@ -154,8 +154,8 @@ export class TorchRebuilder {
    * tensor-sequence fast path read them (fast-tensor.ts): the same tensor and the same problems as
    * the call. The caller has checked what the call would throw on (see fastTensorParts).
    */
-  tensorFromParts(storage: StorageRef, storageOffset: number, size: number[], stride: number[], requiresGrad: boolean, offset: number): Tensor {
-    return this.build(storage, storageOffset, this.shapes.fromNumbers(size), this.shapes.fromNumbers(stride), requiresGrad, undefined, offset);
+  tensorFromParts(storage: StorageRef, storageOffset: number, size: number[], stride: number[], rank: number, requiresGrad: boolean, offset: number): Tensor {
+    return this.build(storage, storageOffset, this.shapes.fromNumbers(size, rank), this.shapes.fromNumbers(stride, rank), requiresGrad, undefined, offset);
   }
 
   /** A storage from the fields of its persistent id `('storage', type, key, location, numel)`, as persistentLoad makes it. */
@@ -211,10 +211,10 @@ class ShapeCache {
   private readonly recent: number[][] = [];
   private next = 0;
 
-  /** `items` (non-negative safe integers), as one of the recent lists when it equals one, else a copy (the caller reuses `items`). */
-  fromNumbers(items: number[]): number[] {
-    for (let i = 0; i < this.recent.length; i++) if (sameList(this.recent[i]!, items)) return this.recent[i]!;
-    const list = items.slice();
+  /** The first `n` of `items` (non-negative safe integers), as one of the recent lists when it equals one, else a copy (the caller reuses `items`). */
+  fromNumbers(items: number[], n: number): number[] {
+    for (let i = 0; i < this.recent.length; i++) if (samePrefix(this.recent[i]!, items, n)) return this.recent[i]!;
+    const list = items.slice(0, n);
     if (this.recent.length < SHAPE_CACHE_SIZE) this.recent.push(list);
     else this.recent[this.next++ % SHAPE_CACHE_SIZE] = list;
     return list;
@@ -234,6 +234,13 @@ class ShapeCache {
 }
 
 const SHAPE_CACHE_SIZE = 16;
+
+/** `a` is the first `n` numbers of `b`. */
+function samePrefix(a: number[], b: number[], n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** `b` holds exactly the numbers of `a` (plain numbers only: a bigint or a float is never a cached list's). */
 function sameList(a: number[], b: PyValue[]): boolean {

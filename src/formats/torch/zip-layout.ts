@@ -45,7 +45,7 @@ export async function readZipLayout(
   const prefix = slash < 0 ? "" : first.name.slice(0, slash);
   const p = (rec: string) => (prefix ? `${prefix}/${rec}` : rec);
   if (slash < 0) problems.push({ code: "TORCH_BAD_LAYOUT", message: `the first zip entry ${JSON.stringify(first.name)} is not inside a folder: torch.load would refuse this archive` });
-  const outside = prefix ? entriesOutside(zip, `${prefix}/`) : { count: 0, first: -1 };
+  const outside = entriesOutside(zip, prefix ? `${prefix}/` : "", p("data/"));
   if (outside.count > 0) {
     problems.push({ code: "TORCH_BAD_LAYOUT", message: `${outside.count} zip entries lie outside the ${JSON.stringify(prefix)} folder (first: ${JSON.stringify(zip.nameOf(outside.first))}); recent torch refuses such archives` });
   }
@@ -195,15 +195,23 @@ class ZipLocations implements StorageLocations {
   }
 }
 
-/** How many entries' names do not start with `folder`, and the first of them (-1: none). */
-function entriesOutside(zip: ZipArchive, folder: string): { count: number; first: number } {
+/**
+ * How many entries' names do not start with `folder`, and the first of them (-1: none); in the same
+ * pass over the names (hundreds of thousands in a mixture-of-experts state), the index of
+ * `dataPrefix` + number records that storageRecord reads.
+ */
+function entriesOutside(zip: ZipArchive, folder: string, dataPrefix: string): { count: number; first: number } {
   let count = 0;
   let first = -1;
-  const ascii = !/[^\x00-\x7f]/.test(folder);
+  const ascii = !/[^\x00-\x7f]/.test(folder + dataPrefix) && dataPrefix.startsWith(folder);
+  const records = new Int32Array(zip.count * 2 + 1);
   for (let i = 0; i < zip.count; i++) {
-    if (ascii ? zip.nameStartsWith(i, folder) : zip.nameOf(i).startsWith(folder)) continue;
-    if (count++ === 0) first = i;
+    const inside = folder === "" || (ascii ? zip.nameStartsWith(i, folder) : zip.nameOf(i).startsWith(folder));
+    if (!inside) {
+      if (count++ === 0) first = i;
+    } else if (ascii) numberRecord(zip, i, dataPrefix, records);
   }
+  if (ascii) numbered.set(zip, { prefix: dataPrefix, records });
   return { count, first };
 }
 
@@ -216,7 +224,9 @@ function entriesOutside(zip: ZipArchive, folder: string): { count: number; first
 export function storageRecord(zip: ZipArchive, dataPrefix: string, key: string): number {
   let index = numbered.get(zip);
   if (index?.prefix !== dataPrefix) {
-    index = { prefix: dataPrefix, records: numberedRecords(zip, dataPrefix) };
+    const records = new Int32Array(zip.count * 2 + 1);
+    if (!/[^\x00-\x7f]/.test(dataPrefix)) for (let i = 0; i < zip.count; i++) numberRecord(zip, i, dataPrefix, records);
+    index = { prefix: dataPrefix, records };
     numbered.set(zip, index);
   }
   const k = decimal(key);
@@ -229,21 +239,20 @@ export function storageRecord(zip: ZipArchive, dataPrefix: string, key: string):
 
 const numbered = new WeakMap<ZipArchive, { prefix: string; records: Int32Array }>();
 
-/** records[k] = 1 + the record named `prefix + k` (k a canonical decimal below twice the record count). */
-function numberedRecords(zip: ZipArchive, prefix: string): Int32Array {
-  const records = new Int32Array(zip.count * 2 + 1);
-  if (/[^\x00-\x7f]/.test(prefix)) return records;
+/** records[k] = 1 + i when record i is named `prefix + k` (k a canonical decimal below records.length; prefix ASCII). */
+function numberRecord(zip: ZipArchive, i: number, prefix: string, records: Int32Array): void {
+  if (!zip.nameStartsWith(i, prefix)) return;
   const d = zip.directory;
-  for (let i = 0; i < zip.count; i++) {
-    if (!zip.nameStartsWith(i, prefix)) continue;
-    const from = zip.nameAt[i]! + prefix.length;
-    const to = zip.nameAt[i]! + zip.nameLength[i]!;
-    if (to === from || to - from > 9 || (to - from > 1 && d[from] === 0x30)) continue;
-    let k = 0;
-    for (let p = from; p < to && k >= 0; p++) k = d[p]! >= 0x30 && d[p]! <= 0x39 ? k * 10 + d[p]! - 0x30 : -1;
-    if (k >= 0 && k < records.length && records[k] === 0) records[k] = i + 1;
+  const from = zip.nameAt[i]! + prefix.length;
+  const to = zip.nameAt[i]! + zip.nameLength[i]!;
+  if (to === from || to - from > 9 || (to - from > 1 && d[from] === 0x30)) return;
+  let k = 0;
+  for (let p = from; p < to; p++) {
+    const c = d[p]! - 0x30;
+    if (c < 0 || c > 9) return;
+    k = k * 10 + c;
   }
-  return records;
+  if (k < records.length && records[k] === 0) records[k] = i + 1;
 }
 
 /** A canonical decimal ("0", "17"; not "017") as a number below 10^9, else -1. */
