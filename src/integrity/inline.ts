@@ -4,8 +4,8 @@ import { emptySpanResult, measure, type SpanResult } from "./span.js";
 
 /** Records up to this size are scanned here; larger ones go to the thread pool as span jobs. */
 export const INLINE_RECORD = 1024 * 1024;
-/** Bytes read at once. */
-const SPAN = 8 * 1024 * 1024;
+/** Bytes read at once: a fresh buffer each (the source has no read into a given buffer), so not too many. */
+const SPAN = 1024 * 1024;
 
 export interface InlineScan {
   /** Per record of `records`: its measures (rows of records that failed stay 0; see `failed`). */
@@ -16,7 +16,7 @@ export interface InlineScan {
 
 /**
  * --deep for a zip's small stored records, in this thread: records that lie
- * together are read with their local headers in one read of up to 8 MiB, each
+ * together are read with their local headers in one read of up to 1 MiB, each
  * header checked against the central directory, each record CRC'd and
  * scanned in place. A mixture-of-experts checkpoint has hundreds of thousands
  * of records of a kilobyte: reading every header first and the bytes again,
@@ -36,8 +36,9 @@ export async function scanInline(zip: ZipArchive, records: number[], bounds: Flo
     // the buffer (torch aligns them to 64), so the NaN/Inf scan views them as floats in place.
     const first = zip.localHeaderOffset[records[k]!]!;
     const from = first - (first % 64);
+    // Only records that follow one another (no large record between them, which the pool reads).
     let j = k + 1;
-    while (j < n && bounds[j]! - from <= SPAN) j++;
+    while (j < n && zip.localHeaderOffset[records[j]!] === bounds[j - 1] && bounds[j]! - from <= SPAN) j++;
     const to = Math.min(bounds[j - 1]!, zip.file.size);
     let span: Buffer;
     try {
