@@ -7,6 +7,10 @@ import { crc32 } from "node:zlib";
 import { runJobs } from "../../src/integrity/pool.js";
 import { countNonFinite } from "../../src/integrity/nonfinite.js";
 import type { SpanJob } from "../../src/integrity/span.js";
+import { scanInline } from "../../src/integrity/inline.js";
+import { readZip } from "../../src/formats/zip/index.js";
+import { RandomAccessFile } from "../../src/storage/local-file.js";
+import { buildZip, type TestEntry } from "./zip-writer.js";
 
 const MiB = 1024 * 1024;
 const span = (path: string, ranges: [number, number, string][], crc: boolean): SpanJob => ({
@@ -89,6 +93,43 @@ describe("NaN/Inf counts on bytes at any alignment", () => {
         pool.set(data, shift);
         assert.equal(countNonFinite(pool.subarray(shift, shift + data.length), dtype), want, `${dtype} at +${shift}`);
       }
+    }
+  });
+});
+
+describe("--deep small records in this thread", () => {
+  it("reads records that follow one another together, checks each header, and never reads a large record between them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vc-inline-"));
+    try {
+      const small = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+      const floats = new Float32Array([1, NaN, 2, 3]);
+      const entries: TestEntry[] = [
+        { name: "a/data/0", data: small(16, 1), localExtra: 30 },
+        { name: "a/data/1", data: new Uint8Array(2 * 1024 * 1024 + 3).fill(7) }, // large: the pool's
+        { name: "a/data/2", data: new Uint8Array(floats.buffer), localExtra: 5 },
+        { name: "a/data/3", data: small(40, 9) },
+        { name: "a/data/4", data: small(8, 2), localName: "a/data/X" }, // a bad local header: this record only
+      ];
+      const path = join(dir, "z.zip");
+      writeFileSync(path, buildZip(entries));
+      const f = await RandomAccessFile.open(path);
+      try {
+        const zip = await readZip(f);
+        const order = [0, 1, 2, 3, 4];
+        const bounds = order.map((i) => (i + 1 < zip.count ? zip.localHeaderOffset[i + 1]! : zip.directoryOffset));
+        const records = [0, 2, 3, 4];
+        const before = f.bytesRead;
+        const out = await scanInline(zip, records, Float64Array.from(records.map((i) => bounds[i]!)), ["", "float32", "", ""], false);
+        assert.deepEqual([...out.result.crc.slice(0, 3)], [0, 2, 3].map((i) => crc32(entries[i]!.data) >>> 0));
+        assert.deepEqual([...out.result.nonFinite], [0, 1, 0, 0]);
+        assert.deepEqual([...out.failed.keys()], [4]);
+        assert.match(out.failed.get(4)!, /local header/);
+        assert.ok(f.bytesRead - before < 1024 * 1024, `read ${f.bytesRead - before} bytes: the large record was read too`);
+      } finally {
+        await f.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
