@@ -31,6 +31,7 @@ export async function scanInline(zip: ZipArchive, records: number[], bounds: Flo
   const out: InlineScan = { result: emptySpanResult(n), failed: new Map() };
   const job = { crc: true, dtypes, bigEndian };
   let k = 0;
+  let spans = 0;
   while (k < n) {
     // From the 64-byte boundary before the first header: records' data keep the file's alignment in
     // the buffer (torch aligns them to 64), so the NaN/Inf scan views them as floats in place.
@@ -62,6 +63,8 @@ export async function scanInline(zip: ZipArchive, records: number[], bounds: Flo
     }
     progress?.(span.length);
     k = j;
+    // Now and then let the event loop run: worker threads of the pool wait for their next job on it.
+    if (++spans % 16 === 0) await new Promise((r) => setImmediate(r));
   }
   return out;
 }

@@ -11,11 +11,20 @@ const PARALLEL_THRESHOLD = 256 * 1024 * 1024;
  * threads finish together. Small totals run in this thread alone. Results
  * come back in job order.
  */
-export async function runJobs(jobs: SpanJob[], progress?: (bytes: number) => void, parallelThreshold = PARALLEL_THRESHOLD): Promise<SpanResult[]> {
+export async function runJobs(
+  jobs: SpanJob[],
+  progress?: (bytes: number) => void,
+  parallelThreshold = PARALLEL_THRESHOLD,
+  /** Work only this thread can do (it needs the decoded zip), done first while the workers take jobs. */
+  local: { bytes: number; run(): Promise<void> } = { bytes: 0, run: async () => undefined },
+): Promise<SpanResult[]> {
   const sizes = jobs.map(jobBytes);
-  const total = sizes.reduce((n, s) => n + s, 0);
-  const threads = Math.min(availableParallelism(), 8, jobs.length);
-  if (total < parallelThreshold || threads < 2) return jobs.map((j) => runSpan(j, progress));
+  const total = sizes.reduce((n, s) => n + s, local.bytes);
+  const threads = Math.min(availableParallelism(), 8, jobs.length + 1);
+  if (total < parallelThreshold || threads < 2 || jobs.length === 0) {
+    await local.run();
+    return jobs.map((j) => runSpan(j, progress));
+  }
   const results: SpanResult[] = new Array(jobs.length);
   const order = jobs.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]!);
   let next = 0;
@@ -49,7 +58,9 @@ export async function runJobs(jobs: SpanJob[], progress?: (bytes: number) => voi
           if (pending === 0) resolve();
         }),
     );
-    // This thread works too; between jobs it yields so the workers' messages get their next job.
+    // This thread works too, on its own work first, then on jobs; between jobs it yields so the workers' messages get their next job.
+    await local.run();
+    await new Promise((r) => setImmediate(r));
     for (let id = take(); id !== undefined; id = take()) {
       results[id] = runSpan(jobs[id]!, progress);
       await new Promise((r) => setImmediate(r));

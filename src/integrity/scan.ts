@@ -35,6 +35,8 @@ const JOB_BYTES = 32 * 1024 * 1024;
 export interface ScanPlan {
   result: IntegrityResult;
   jobs: SpanJob[];
+  /** Work for this thread (a zip's small records, inline.ts), run while the pool's threads take the jobs. */
+  local?: { bytes: number; run(): Promise<void> };
   finish(results: SpanResult[]): void;
 }
 
@@ -71,7 +73,13 @@ export async function scanSafetensors(rel: string, source: ByteSource, st: Safet
 
 /** Runs the plans' jobs in one pool and returns each file's result, in plan order. */
 export async function runPlans(plans: ScanPlan[], progress?: Progress): Promise<IntegrityResult[]> {
-  const results = await runJobs(plans.flatMap((p) => p.jobs), progress);
+  const local = {
+    bytes: plans.reduce((n, p) => n + (p.local?.bytes ?? 0), 0),
+    run: async () => {
+      for (const p of plans) await p.local?.run();
+    },
+  };
+  const results = await runJobs(plans.flatMap((p) => p.jobs), progress, undefined, local);
   let at = 0;
   for (const p of plans) {
     p.finish(results.slice(at, at + p.jobs.length));
@@ -134,15 +142,20 @@ export async function planTorchFile(rel: string, tf: TorchFile, progress?: Progr
         smallBounds.push(k + 1 < order.length ? zip.localHeaderOffset[order[k + 1]!]! : zip.directoryOffset);
       } else large.push(i);
     }
-    const inline = await scanInline(zip, small, Float64Array.from(smallBounds), small.map(dtypeOf), bigEndian, progress);
-    result.bytesRead += inline.result.bytes;
-    small.forEach((i, m) => {
-      const failed = inline.failed.get(i);
-      if (failed !== undefined) return void result.readErrors.push({ where: labels.where(i), reason: failed });
-      result.recordsChecked++;
-      if (zip.crc32[i] !== 0 && inline.result.crc[m] !== zip.crc32[i]) result.crcMismatches.push({ record: labels.where(i), expected: zip.crc32[i]!, actual: inline.result.crc[m]! });
-      if (inline.result.nonFinite[m]! > 0) result.nonFinite.push({ tensor: labels.tensor(i), dtype: dtypeOf(i), count: inline.result.nonFinite[m]! });
-    });
+    // Run by runPlans in this thread while the pool's threads take the jobs (safetensors shards, large records).
+    const local = async (): Promise<void> => {
+      const inline = await scanInline(zip, small, Float64Array.from(smallBounds), small.map(dtypeOf), bigEndian, progress);
+      result.bytesRead += inline.result.bytes;
+      small.forEach((i, m) => {
+        const failed = inline.failed.get(i);
+        if (failed !== undefined) return void result.readErrors.push({ where: labels.where(i), reason: failed });
+        result.recordsChecked++;
+        if (zip.crc32[i] !== 0 && inline.result.crc[m] !== zip.crc32[i]) result.crcMismatches.push({ record: labels.where(i), expected: zip.crc32[i]!, actual: inline.result.crc[m]! });
+        if (inline.result.nonFinite[m]! > 0) result.nonFinite.push({ tensor: labels.tensor(i), dtype: dtypeOf(i), count: inline.result.nonFinite[m]! });
+      });
+    };
+    let localBytes = 0;
+    for (const i of small) localBytes += zip.compressedSize[i]!;
     await prefetchDataOffsets(zip, large);
     for (const i of large) {
       try {
@@ -153,7 +166,7 @@ export async function planTorchFile(rel: string, tf: TorchFile, progress?: Progr
         result.readErrors.push({ where: labels.where(i), reason: errorMessage(e) });
       }
     }
-    return plan(result, path, recs, labels, true, bigEndian);
+    return { ...plan(result, path, recs, labels, true, bigEndian), local: { bytes: localBytes, run: local } };
   }
   const keys: string[] = [];
   for (const [key, loc] of tf.locations) {

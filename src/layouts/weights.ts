@@ -1,6 +1,5 @@
 import { posix } from "node:path";
 import * as z from "zod";
-import { parsePlainIndex } from "../formats/safetensors/plainIndex.js";
 import type { FileLoader } from "./file-loader.js";
 import type { ExpectedFile, ShardIndex, WeightsView } from "./types.js";
 
@@ -52,19 +51,9 @@ export async function resolveWeights(loader: FileLoader, candidates = WEIGHT_CAN
 }
 
 async function readIndex(loader: FileLoader, rel: string): Promise<ShardIndex> {
-  // The form transformers writes is read in one pass; anything else through JSON.parse and the checks below.
-  const read = await loader.text(rel);
-  if (read.text === undefined) return { rel, problem: { code: "SHARD_INDEX_INVALID", data: read.problem?.data ?? {} }, weightMap: new Map() };
-  let entries = parsePlainIndex(read.text);
-  if (!entries) {
-    let value: unknown;
-    try {
-      value = JSON.parse(read.text);
-    } catch (e) {
-      return { rel, problem: { code: "SHARD_INDEX_INVALID", data: { reason: (e as Error).message } }, weightMap: new Map() };
-    }
-    entries = indexEntries(value);
-  }
+  const json = await loader.json(rel);
+  if (json.problem) return { rel, problem: { code: "SHARD_INDEX_INVALID", data: json.problem.data }, weightMap: new Map() };
+  const entries = indexEntries(json.value);
   if (!entries) return { rel, problem: { code: "SHARD_INDEX_INVALID", data: { reason: "expected {\"weight_map\": {tensor: file}}" } }, weightMap: new Map() };
   const dir = posix.dirname(rel);
   const weightMap = new Map<string, string>();

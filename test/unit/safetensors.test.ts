@@ -8,7 +8,6 @@ import { FormatError } from "../../src/core/errors.js";
 import { parseSafetensorsHeader, readSafetensors, safetensorsToTorchDtype } from "../../src/formats/safetensors/index.js";
 import { plainEntry, tensorEntrySchema } from "../../src/formats/safetensors/header.js";
 import { parsePlainHeader } from "../../src/formats/safetensors/plainHeader.js";
-import { parsePlainIndex } from "../../src/formats/safetensors/plainIndex.js";
 import { DTYPE_NAMES } from "../../src/formats/safetensors/dtypes.js";
 import { HAS_REALWORLD, REALWORLD } from "../helpers.js";
 
@@ -336,25 +335,4 @@ test("anything not plain goes to the JSON.parse path, which judges it", () => {
   // And the JSON.parse path still names the problem for the ones that are errors.
   expectError(() => parse(file(t(`{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}`), 4)), "SAFETENSORS_INVALID_HEADER_DESERIALIZATION", "InvalidHeaderDeserialization", ["shape[0] = 1.0"], "t");
   assert.deepEqual(parse(file(t(`{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}`), 4)).tensors[0]!.shape, [1]);
-});
-
-test("a shard index in transformers' form is read in one pass, to what JSON.parse gives; anything else is left to JSON.parse", () => {
-  const plain = `{\n  "metadata": {\n    "total_size": 1234\n  },\n  "weight_map": {\n    "a.weight": "model-00001-of-00002.safetensors",\n    "b.weight": "model-00002-of-00002.safetensors"\n  }\n}\n`;
-  assert.deepEqual(parsePlainIndex(plain), Object.entries(JSON.parse(plain).weight_map));
-  assert.deepEqual(parsePlainIndex(`{"weight_map":{"é":"x.safetensors"},"metadata":{"format":"pt"}}`), [["é", "x.safetensors"]]);
-  for (const h of [
-    `{"weight_map":{"0":"x"}}`, // JSON.parse lists array-index keys first
-    `{"weight_map":{"__proto__":"x"}}`, // dropped by zod's record on the JSON.parse path
-    `{"weight_map":{"a":"x","a":"y"}}`,
-    `{"weight_map":{"a":"x"},"weight_map":{"b":"y"}}`,
-    `{"weight_map":{"a\\u0041":"x"}}`,
-    `{"weight_map":{"a":1}}`,
-    `{"metadata":{"total_size":1.5},"weight_map":{}}`,
-    `{"metadata":{"n":null},"weight_map":{}}`,
-    `{"metadata":{"n":{"deep":1}},"weight_map":{}}`,
-    `{"weight_map":{},"other":1}`,
-    `{"metadata":{}}`,
-    `{"weight_map":{"a":"x"}} trailing`,
-    `{"weight_map":{"a":"x",}}`,
-  ]) assert.equal(parsePlainIndex(h), undefined, h);
 });
