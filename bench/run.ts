@@ -1,20 +1,25 @@
 // `npm run bench`: verify-checkpoint against the original pipeline's `torch.load` way and
-// against the machine's own read+CRC32 limit, on real torch checkpoints of several sizes.
-// Timings live here, never in tests. See docs/performance.md for how to read the table.
+// against the machine's own read+CRC32 limit, on real torch checkpoints of several sizes and
+// tensor counts. Timings live here, never in tests. See docs/performance.md for how to read the table.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchSharded } from "./sharded.js";
 import { benchS3, s3Table } from "./s3.js";
 import { benchMultiRank } from "./multirank.js";
+import { folderFiles, sizeCase, tensorCase, tinyCase, type BenchCase } from "./cases.js";
+import { growthLine, judgeTargets, MODE, renderTargets, type CaseResult } from "./targets.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url)); // dist-test/bench/run.js -> repo root
 const PYTHON = "/usr/bin/python3";
 const CACHE = "/tmp/verify-checkpoint-bench";
 const TIME = "/usr/bin/time";
-const SIZES = (process.env["BENCH_SIZES"] ?? "1,3").split(",").map(Number).filter((n) => n > 0);
+const list = (v: string | undefined, fallback: string) => (v ?? fallback).split(",").map(Number).filter((n) => n > 0);
+const SIZES = list(process.env["BENCH_SIZES"], "1,3");
+const TENSORS = list(process.env["BENCH_TENSORS"], "20000,70000");
+const TINY = process.env["BENCH_TINY"] !== "0";
 const RUNS = Math.max(1, Number(process.env["BENCH_RUNS"] ?? 5) || 5);
 const KEEP = process.env["BENCH_KEEP"] === "1";
 // Cold cache: the page cache is dropped before every timed run (root only), as on a node that was just restarted after a pre-emption.
@@ -37,28 +42,25 @@ interface Mode {
   args: (dir: string) => string[];
   reads: boolean; // reads every byte: show throughput
   discardStdout?: boolean; // straight to /dev/null, as a shell redirect would
+  /** The kinds of case it runs on (all when absent). */
+  only?: BenchCase["kind"][];
 }
 
 const MODES: Mode[] = [
-  { name: "default (--json)", cmd: process.execPath, args: (d) => [BIN, "--checkpoint_path", d, "--json"], reads: false },
-  { name: "--deep --json", cmd: process.execPath, args: (d) => [BIN, "--checkpoint_path", d, "--json", "--deep"], reads: true },
-  { name: "inspect training_state.pth --json", cmd: process.execPath, args: (d) => [BIN, "inspect", join(d, "training_state.pth"), "--json"], reads: false },
-  { name: "torch.load (Python)", cmd: PYTHON, args: (d) => [join(ROOT, "bench", "torch_load.py"), d], reads: false },
-  { name: "native limit: read+crc32", cmd: process.execPath, args: (d) => ["-e", LIMIT_SCRIPT, d], reads: true },
+  { name: MODE.default, cmd: process.execPath, args: (d) => [BIN, "--checkpoint_path", d, "--json"], reads: false },
+  { name: MODE.deep, cmd: process.execPath, args: (d) => [BIN, "--checkpoint_path", d, "--json", "--deep"], reads: true },
+  // inspect prints the whole decoded value: measured where the pickle is small (the speed issue's 2 GB training state).
+  { name: "inspect training_state.pth --json", cmd: process.execPath, args: (d) => [BIN, "inspect", join(d, "training_state.pth"), "--json"], reads: false, only: ["size", "tiny"] },
+  { name: MODE.torch, cmd: PYTHON, args: (d) => [join(ROOT, "bench", "torch_load.py"), d], reads: false },
+  { name: MODE.limit, cmd: process.execPath, args: (d) => ["-e", LIMIT_SCRIPT, d], reads: true },
   { name: "read only: cat > /dev/null", cmd: "cat", args: (d) => folderFiles(d), reads: true, discardStdout: true },
   // What any run of the CLI pays before it looks at a checkpoint: Node's own start, then that plus loading the CLI.
-  { name: "floor: node -e 0", cmd: process.execPath, args: () => ["-e", "0"], reads: false },
+  { name: MODE.node, cmd: process.execPath, args: () => ["-e", "0"], reads: false },
   { name: "floor: verify-checkpoint --version", cmd: process.execPath, args: () => [BIN, "--version"], reads: false },
 ];
+const byName = (name: string) => MODES.find((m) => m.name === name)!;
 
 interface Sample { ms: number; peakKb: number | null; exit: number | null; stderr: string }
-
-function folderFiles(dir: string): string[] {
-  return readdirSync(dir).sort().map((n) => join(dir, n));
-}
-function folderBytes(dir: string): number {
-  return folderFiles(dir).reduce((sum, f) => sum + statSync(f).size, 0);
-}
 
 // Peak RSS: /usr/bin/time -f %M when present; otherwise a preload that reports the child's own
 // maxRSS (Node: process.resourceUsage(), Python: resource.getrusage) into a file on exit.
@@ -113,27 +115,6 @@ function machine(torchVersion: string): string {
   ].join("\n");
 }
 
-function ensureCheckpoint(sizeGb: number): string | null {
-  const dir = join(CACHE, `training-state-${sizeGb}gb`);
-  if (existsSync(join(dir, "training_state.pth"))) {
-    console.log(`reusing ${dir} (${(folderBytes(dir) / 1e9).toFixed(2)} GB)`);
-    return dir;
-  }
-  const fs = statfsSync(CACHE);
-  const free = fs.bavail * fs.bsize;
-  if (free < sizeGb * 1e9 * 1.1 + 1e9) {
-    console.log(`skipping ${sizeGb} GB: only ${(free / 1e9).toFixed(1)} GB free in ${CACHE}`);
-    return null;
-  }
-  console.log(`generating a ${sizeGb} GB training-state checkpoint with torch ...`);
-  const r = spawnSync(PYTHON, [join(ROOT, "bench", "generate_checkpoint.py"), dir, String(sizeGb)], { stdio: "inherit" });
-  if (r.status !== 0) {
-    console.log(`generator failed (exit ${r.status}); skipping ${sizeGb} GB`);
-    return null;
-  }
-  return dir;
-}
-
 interface Row { size: string; mode: string; median: number; range: string; peakMb: string; vsTorch: string; ofLimit: string; gbps: string; exits: string }
 
 function pad(cells: string[][]): string {
@@ -160,7 +141,7 @@ async function main(): Promise<number> {
   const torchVersion = probe.stdout.trim();
   const loadStart = loadavg()[0]!;
   console.log(machine(torchVersion));
-  console.log(`\nSizes ${SIZES.join(", ")} GB; ${RUNS} timed runs per mode, interleaved, after one untimed warm-up run each.`);
+  console.log(`\n${TINY ? "The tiny fixture; " : ""}sizes ${SIZES.join(", ") || "none"} GB; tensor counts ${TENSORS.join(", ") || "none"}; ${RUNS} timed runs per mode, interleaved, after one untimed warm-up run each.`);
   if (COLD && !dropCaches()) {
     console.log("BENCH_COLD=1 needs root to write /proc/sys/vm/drop_caches: benchmark skipped");
     return 1;
@@ -171,74 +152,35 @@ async function main(): Promise<number> {
       : "Warm cache: nothing is dropped from the page cache, so every mode reads from memory, not disk.\n",
   );
 
+  const cases: BenchCase[] = [
+    ...(TINY ? [tinyCase(ROOT)] : []),
+    ...SIZES.map((gb) => sizeCase(ROOT, CACHE, PYTHON, gb)),
+    ...TENSORS.map((n) => tensorCase(ROOT, CACHE, PYTHON, n)),
+  ].filter((c): c is BenchCase => c !== null);
   const rows: Row[] = [];
   const s3Tables: string[] = [];
   const notes: string[] = [];
-  const generated: string[] = [];
-  for (const sizeGb of SIZES) {
-    const existed = existsSync(join(CACHE, `training-state-${sizeGb}gb`, "training_state.pth"));
-    const dir = ensureCheckpoint(sizeGb);
-    if (dir === null) continue;
-    if (!existed) generated.push(dir);
-    const bytes = folderBytes(dir);
-    const size = `${(bytes / 1e9).toFixed(2)} GB`;
-    const samples = new Map<Mode, Sample[]>(MODES.map((m) => [m, []]));
-    if (!COLD) for (const m of MODES) measure(m, dir); // warm-up, untimed
-    process.stdout.write(`timing ${size}: warm-up done, run`);
-    for (let i = 0; i < RUNS; i++) {
-      for (const m of MODES) {
-        if (COLD) dropCaches();
-        samples.get(m)!.push(measure(m, dir));
-      }
-      process.stdout.write(` ${i + 1}`);
-    }
-    process.stdout.write("\n");
-    const med = (m: Mode) => median(samples.get(m)!.map((s) => s.ms));
-    const torchMs = med(MODES[3]!);
-    const limitMs = med(MODES[4]!);
-    for (const m of MODES) {
-      const ss = samples.get(m)!;
-      const peaks = ss.map((s) => s.peakKb).filter((k): k is number => k !== null);
-      const ms = med(m);
-      const exits = [...new Set(ss.map((s) => String(s.exit)))].join(",");
-      rows.push({
-        size, mode: m.name, median: ms,
-        range: `${Math.min(...ss.map((s) => s.ms)).toFixed(0)}–${Math.max(...ss.map((s) => s.ms)).toFixed(0)}`,
-        peakMb: peaks.length ? (Math.max(...peaks) / 1024).toFixed(0) : "n/a",
-        vsTorch: m === MODES[3] ? "1×" : ms <= torchMs ? `${(torchMs / ms).toFixed(torchMs / ms >= 10 ? 0 : 1)}× faster` : `${(ms / torchMs).toFixed(1)}× slower`,
-        ofLimit: m === MODES[1] ? `${((limitMs / ms) * 100).toFixed(0)}%` : m === MODES[4] ? "100%" : "",
-        gbps: m.reads ? (bytes / 1e9 / (ms / 1000)).toFixed(2) : "",
-        exits,
-      });
-      const bad = ss.find((s) => s.exit !== 0); // the generated checkpoint passes: anything else is worth a note
-      const why = bad?.stderr.split("\n").find((l) => /error/i.test(l)) ?? bad?.stderr.trim().split("\n").pop();
-      if (bad) notes.push(`${size} ${m.name}: exit ${bad.exit}: ${why ?? ""}`);
-    }
-    const defaultMs = med(MODES[0]!);
-    notes.push(
-      `${size}: 25× torch.load is ${(torchMs / 25).toFixed(0)} ms; Node's own start takes ${med(MODES[6]!).toFixed(0)} ms and the CLI loaded and doing nothing ${med(MODES[7]!).toFixed(0)} ms, ` +
-        `so default mode spends ${(defaultMs - med(MODES[7]!)).toFixed(0)} ms on the checkpoint itself (${(torchMs / defaultMs).toFixed(1)}× end to end)`,
-    );
-    // --deep runs on one thread per core, so it may beat the one-thread limit; it cannot beat a plain read of every byte.
-    const catMs = med(MODES[5]!);
-    if (med(MODES[1]!) < catMs * 0.9) {
-      notes.push(`${size} --deep took ${med(MODES[1]!).toFixed(0)} ms, less than reading the bytes once with cat (${catMs.toFixed(0)} ms): it does not read every byte`);
-    }
-    if (S3) {
-      const s3 = await benchS3(dir, RUNS);
-      s3Tables.push(s3Table(size, s3.rows));
-      notes.push(...s3.notes.map((n) => `${size} S3: ${n}`));
+  const results: CaseResult[] = [];
+  for (const c of cases) results.push(timeCase(c, rows, notes));
+  if (S3) {
+    for (const c of cases.filter((k) => k.kind === "size")) {
+      const s3 = await benchS3(c.dir, RUNS);
+      s3Tables.push(s3Table(c.label, s3.rows));
+      notes.push(...s3.notes.map((n) => `${c.label} S3: ${n}`));
     }
   }
-
-  const header = ["size", "mode", "median ms", "range ms", "peak MB", "vs torch.load (time)", "% of native limit", "GB/s", "exit"];
+  const header = ["checkpoint", "mode", "median ms", "range ms", "peak MB", "vs torch.load (time)", "% of native limit", "GB/s", "exit"];
   const cells = [header, ...rows.map((r) => [r.size, r.mode, r.median.toFixed(0), r.range, r.peakMb, r.vsTorch, r.ofLimit, r.gbps, r.exits])];
   console.log("\n" + pad(cells));
   for (const t of s3Tables) console.log("\n" + t);
-  const defaults = rows.filter((r) => r.mode === MODES[0]!.name);
+  const defaults = rows.filter((r) => r.mode === MODE.default);
   if (defaults.length > 1) {
-    console.log(`\nDefault mode across sizes: ${defaults.map((r) => `${r.size} ${r.median.toFixed(0)} ms / ${r.peakMb} MB`).join("; ")}`);
+    console.log(`\nDefault mode across checkpoints: ${defaults.map((r) => `${r.size} ${r.median.toFixed(0)} ms / ${r.peakMb} MB`).join("; ")}`);
   }
+  const growth = growthLine(results);
+  if (growth) console.log(growth);
+  const targets = judgeTargets(results);
+  if (targets.length > 0) console.log(`\nTargets, judged on this run:\n\n${renderTargets(targets)}`);
   for (const n of notes) console.log(`note: ${n}`);
   if (!COLD) console.log(benchMultiRank(ROOT, CACHE, PYTHON, BIN, RUNS).join("\n"));
   console.log(`\nLoad average (1 min) at the start ${loadStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores${
@@ -246,10 +188,61 @@ async function main(): Promise<number> {
   if (process.env["BENCH_SHARDED"] !== "0") console.log(`\nMulti-rank saves (BENCH_SHARDED=0 skips them):\n${benchSharded({ root: ROOT, python: PYTHON, cache: CACHE, bin: BIN, runs: RUNS, keep: KEEP }).join("\n")}`);
   if (KEEP) console.log(`\nCheckpoints kept under ${CACHE} (BENCH_KEEP=1).`);
   else {
-    for (const d of generated) rmSync(d, { recursive: true, force: true });
+    for (const c of cases) if (c.generated) rmSync(c.dir, { recursive: true, force: true });
     console.log(`\nGenerated checkpoints removed (BENCH_KEEP=1 keeps them under ${CACHE}).`);
   }
   return 0;
+}
+
+/** Times every mode that applies to one checkpoint; adds its rows and notes; returns its medians and peaks. */
+function timeCase(c: BenchCase, rows: Row[], notes: string[]): CaseResult {
+  const modes = MODES.filter((m) => !m.only || m.only.includes(c.kind));
+  const samples = new Map<Mode, Sample[]>(modes.map((m) => [m, []]));
+  if (!COLD) for (const m of modes) measure(m, c.dir); // warm-up, untimed
+  process.stdout.write(`timing ${c.label}: warm-up done, run`);
+  for (let i = 0; i < RUNS; i++) {
+    for (const m of modes) {
+      if (COLD) dropCaches();
+      samples.get(m)!.push(measure(m, c.dir));
+    }
+    process.stdout.write(` ${i + 1}`);
+  }
+  process.stdout.write("\n");
+  const med = (m: Mode) => median(samples.get(m)!.map((s) => s.ms));
+  const result: CaseResult = { bench: c, ms: new Map(), mb: new Map() };
+  const torchMs = med(byName(MODE.torch));
+  const limitMs = samples.has(byName(MODE.limit)) ? med(byName(MODE.limit)) : undefined;
+  for (const m of modes) {
+    const ss = samples.get(m)!;
+    const peaks = ss.map((s) => s.peakKb).filter((k): k is number => k !== null);
+    const ms = med(m);
+    result.ms.set(m.name, ms);
+    if (peaks.length) result.mb.set(m.name, Math.max(...peaks) / 1024);
+    rows.push({
+      size: c.label, mode: m.name, median: ms,
+      range: `${Math.min(...ss.map((s) => s.ms)).toFixed(0)}–${Math.max(...ss.map((s) => s.ms)).toFixed(0)}`,
+      peakMb: peaks.length ? (Math.max(...peaks) / 1024).toFixed(0) : "n/a",
+      vsTorch: m.name === MODE.torch ? "1×" : ms <= torchMs ? `${(torchMs / ms).toFixed(torchMs / ms >= 10 ? 0 : 1)}× faster` : `${(ms / torchMs).toFixed(1)}× slower`,
+      ofLimit: m.name === MODE.deep && limitMs !== undefined ? `${((limitMs / ms) * 100).toFixed(0)}%` : m.name === MODE.limit ? "100%" : "",
+      gbps: m.reads ? (c.bytes / 1e9 / (ms / 1000)).toFixed(2) : "",
+      exits: [...new Set(ss.map((s) => String(s.exit)))].join(","),
+    });
+    const bad = ss.find((s) => s.exit !== 0); // the generated checkpoints pass: anything else is worth a note
+    const why = bad?.stderr.split("\n").find((l) => /error/i.test(l)) ?? bad?.stderr.trim().split("\n").pop();
+    if (bad) notes.push(`${c.label} ${m.name}: exit ${bad.exit}: ${why ?? ""}`);
+  }
+  const defaultMs = med(byName(MODE.default));
+  const version = med(byName("floor: verify-checkpoint --version"));
+  notes.push(
+    `${c.label}: Node's own start takes ${med(byName(MODE.node)).toFixed(0)} ms and the CLI loaded and doing nothing ${version.toFixed(0)} ms, ` +
+      `so default mode spends ${(defaultMs - version).toFixed(0)} ms on the checkpoint itself (${(torchMs / defaultMs).toFixed(1)}× faster than torch.load end to end)`,
+  );
+  // --deep runs on one thread per core, so it may beat the one-thread limit; it cannot beat a plain read of every byte.
+  const cat = MODES.find((m) => m.name.startsWith("read only"))!;
+  if (samples.has(cat) && med(byName(MODE.deep)) < med(cat) * 0.9) {
+    notes.push(`${c.label} --deep took ${med(byName(MODE.deep)).toFixed(0)} ms, less than reading the bytes once with cat (${med(cat).toFixed(0)} ms): it does not read every byte`);
+  }
+  return result;
 }
 
 process.exitCode = await main();

@@ -33,4 +33,10 @@ export const optimizerWeightsCheck = defineCheck({
   },
 });
 
-const key = (shape: number[]): string => shape.join("x");
+/** Readers share one array among tensors of one shape: its key is made once per array, not once per tensor. */
+const keys = new WeakMap<number[], string>();
+const key = (shape: number[]): string => {
+  let k = keys.get(shape);
+  if (k === undefined) keys.set(shape, (k = shape.join("x")));
+  return k;
+};

@@ -31,11 +31,16 @@ function indexFindings(w: WeightsView) {
   const index = w.index!;
   if (index.problem) return [r.error("SHARD_INDEX_INVALID", { file: index.rel, ...index.problem.data }, index.rel)];
   const out = w.missingShards.map((s) => r.error("SHARD_MISSING", { shard: s, file: index.rel }, s));
+  // Tens of thousands of tensors in a few dozen shards: one name set per shard, not a search per tensor.
+  const files = new Map<string, Set<string> | undefined>();
+  for (const f of w.files) if (!files.has(f.rel)) files.set(f.rel, f.problem ? undefined : new Set(f.tensors.map((t) => t.name)));
   const byShard = new Map<string, string[]>();
   for (const [tensor, shard] of index.weightMap) {
-    const file = w.files.find((f) => f.rel === shard);
-    if (!file || file.problem) continue;
-    if (!file.tensors.some((t) => t.name === tensor)) byShard.set(shard, [...(byShard.get(shard) ?? []), tensor]);
+    const names = files.get(shard);
+    if (!names || names.has(tensor)) continue;
+    const missing = byShard.get(shard);
+    if (missing) missing.push(tensor);
+    else byShard.set(shard, [tensor]);
   }
   for (const [shard, names] of byShard) out.push(r.error("SHARD_TENSOR_MISSING", { file: index.rel, shard, count: names.length, example: names[0] }, shard));
   const shards = new Set(index.weightMap.values()).size;

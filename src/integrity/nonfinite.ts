@@ -59,9 +59,14 @@ function aligned(bytes: Uint8Array, size: number): boolean {
   return bytes.byteOffset % size === 0;
 }
 
+/** The first `length` bytes in a buffer of their own (aligned). Not Buffer#slice, which shares its pool's memory. */
+function copyOf(bytes: Uint8Array, length: number): ArrayBuffer {
+  return new Uint8Array(bytes.subarray(0, length)).buffer;
+}
+
 function countMasked32(bytes: Uint8Array, mask: number): number {
   const n = Math.floor(bytes.length / 4);
-  const view = aligned(bytes, 4) ? new Uint32Array(bytes.buffer, bytes.byteOffset, n) : new Uint32Array(bytes.slice(0, n * 4).buffer);
+  const view = aligned(bytes, 4) ? new Uint32Array(bytes.buffer, bytes.byteOffset, n) : new Uint32Array(copyOf(bytes, n * 4));
   let count = 0;
   for (let i = 0; i < n; i++) if ((view[i]! & mask) === mask) count++;
   return count;
@@ -69,7 +74,7 @@ function countMasked32(bytes: Uint8Array, mask: number): number {
 
 function countMasked16(bytes: Uint8Array, mask: number): number {
   const n = Math.floor(bytes.length / 2);
-  const view = aligned(bytes, 2) ? new Uint16Array(bytes.buffer, bytes.byteOffset, n) : new Uint16Array(bytes.slice(0, n * 2).buffer);
+  const view = aligned(bytes, 2) ? new Uint16Array(bytes.buffer, bytes.byteOffset, n) : new Uint16Array(copyOf(bytes, n * 2));
   let count = 0;
   for (let i = 0; i < n; i++) if ((view[i]! & mask) === mask) count++;
   return count;
@@ -78,7 +83,7 @@ function countMasked16(bytes: Uint8Array, mask: number): number {
 function countFloat64(bytes: Uint8Array): number {
   // The high word of each little-endian double holds the exponent.
   const n = Math.floor(bytes.length / 8);
-  const view = aligned(bytes, 4) ? new Uint32Array(bytes.buffer, bytes.byteOffset, n * 2) : new Uint32Array(bytes.slice(0, n * 8).buffer);
+  const view = aligned(bytes, 4) ? new Uint32Array(bytes.buffer, bytes.byteOffset, n * 2) : new Uint32Array(copyOf(bytes, n * 8));
   let count = 0;
   for (let i = 1; i < n * 2; i += 2) if ((view[i]! & 0x7ff00000) === 0x7ff00000) count++;
   return count;

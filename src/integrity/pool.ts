@@ -1,22 +1,32 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { runRegion, type RegionJob, type RegionResult } from "./region.js";
+import { runSpan, type SpanJob, type SpanResult } from "./span.js";
 
 /** Below this many bytes, starting a thread costs more than it saves. */
 const PARALLEL_THRESHOLD = 256 * 1024 * 1024;
 
 /**
- * Runs region jobs on every core: this thread plus one worker per other core
- * (records are independent: each has its own CRC), biggest first so the
+ * Runs span jobs on every core: this thread plus one worker per other core
+ * (jobs are independent: each record has its own CRC), biggest first so the
  * threads finish together. Small totals run in this thread alone. Results
  * come back in job order.
  */
-export async function runJobs(jobs: RegionJob[], progress?: (bytes: number) => void, parallelThreshold = PARALLEL_THRESHOLD): Promise<RegionResult[]> {
-  const total = jobs.reduce((n, j) => n + j.length, 0);
-  const threads = Math.min(availableParallelism(), 8, jobs.length);
-  if (total < parallelThreshold || threads < 2) return jobs.map((j) => runRegion(j, progress));
-  const results: RegionResult[] = new Array(jobs.length);
-  const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.length - jobs[a]!.length);
+export async function runJobs(
+  jobs: SpanJob[],
+  progress?: (bytes: number) => void,
+  parallelThreshold = PARALLEL_THRESHOLD,
+  /** Work only this thread can do (it needs the decoded zip), done first while the workers take jobs. */
+  local: { bytes: number; run(): Promise<void> } = { bytes: 0, run: async () => undefined },
+): Promise<SpanResult[]> {
+  const sizes = jobs.map(jobBytes);
+  const total = sizes.reduce((n, s) => n + s, local.bytes);
+  const threads = Math.min(availableParallelism(), 8, jobs.length + 1);
+  if (total < parallelThreshold || threads < 2 || jobs.length === 0) {
+    await local.run();
+    return jobs.map((j) => runSpan(j, progress));
+  }
+  const results: SpanResult[] = new Array(jobs.length);
+  const order = jobs.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]!);
   let next = 0;
   const take = () => (next < order.length ? order[next++] : undefined);
   // Loaded here, not at the top: default mode never starts a thread and should not pay for the module.
@@ -34,7 +44,7 @@ export async function runJobs(jobs: RegionJob[], progress?: (bytes: number) => v
             pending++;
             w.postMessage({ id, job: jobs[id] });
           };
-          w.on("message", (msg: { progress?: number; id?: number; result?: RegionResult }) => {
+          w.on("message", (msg: { progress?: number; id?: number; result?: SpanResult }) => {
             if (msg.progress !== undefined) return progress?.(msg.progress);
             results[msg.id!] = msg.result!;
             pending--;
@@ -48,9 +58,11 @@ export async function runJobs(jobs: RegionJob[], progress?: (bytes: number) => v
           if (pending === 0) resolve();
         }),
     );
-    // This thread works too; between jobs it yields so the workers' messages get their next job.
+    // This thread works too, on its own work first, then on jobs; between jobs it yields so the workers' messages get their next job.
+    await local.run();
+    await new Promise((r) => setImmediate(r));
     for (let id = take(); id !== undefined; id = take()) {
-      results[id] = runRegion(jobs[id]!, progress);
+      results[id] = runSpan(jobs[id]!, progress);
       await new Promise((r) => setImmediate(r));
     }
     await Promise.all(viaWorkers);
@@ -58,4 +70,11 @@ export async function runJobs(jobs: RegionJob[], progress?: (bytes: number) => v
     await Promise.all(workers.map((w) => w.terminate()));
   }
   return results;
+}
+
+/** Bytes of the records a job reads (the parallel threshold and the biggest-first order). */
+export function jobBytes(job: SpanJob): number {
+  let bytes = 0;
+  for (let i = 0; i < job.starts.length; i++) bytes += job.ends[i]! - job.starts[i]!;
+  return bytes;
 }

@@ -5,7 +5,27 @@ import { MAX_CONCURRENT_STREAMS } from "../storage/remote/config.js";
 import { Limiter } from "../storage/remote/limiter.js";
 import { allZero } from "./zeros.js";
 import { countNonFinite } from "./nonfinite.js";
-import type { RegionJob, RegionResult } from "./region.js";
+import { emptySpanResult, type SpanJob, type SpanResult } from "./span.js";
+
+/** One byte range to read once: CRC32 it (zip records) and/or count NaN/Inf in it (float tensors). */
+export interface RegionJob {
+  path: string;
+  offset: number;
+  length: number;
+  crc: boolean;
+  /** Float dtype to scan, if any. */
+  dtype?: string;
+  bigEndian: boolean;
+}
+
+export interface RegionResult {
+  crc: number;
+  nonFinite: number;
+  bytes: number;
+  /** Float regions: every element is +0 or -0. */
+  zero?: boolean;
+  error?: string;
+}
 
 /** Bytes staged before a CRC/NaN pass: each job's bytes start at the buffer's start, so typed-array views stay aligned. */
 const CHUNK = 8 * 1024 * 1024;
@@ -13,6 +33,36 @@ const CHUNK = 8 * 1024 * 1024;
 const JOIN_GAP = 1024 * 1024;
 /** A stream is cut at a job boundary past this many bytes, so one large object streams over several connections. */
 const SPAN_TARGET = 256 * 1024 * 1024;
+
+/** The thread pool's span jobs, streamed: one region per record, the results as the pool's columns. */
+export async function streamSpans(source: ByteSource, jobs: SpanJob[], progress?: (bytes: number) => void): Promise<SpanResult[]> {
+  const regions: RegionJob[] = [];
+  for (const job of jobs) {
+    for (let k = 0; k < job.starts.length; k++) {
+      const dtype = job.dtypes[k];
+      regions.push({ path: job.path, offset: job.starts[k]!, length: job.ends[k]! - job.starts[k]!, crc: job.crc, ...(dtype ? { dtype } : {}), bigEndian: job.bigEndian });
+    }
+  }
+  const outcomes = await streamJobs(source, regions, progress);
+  let at = 0;
+  return jobs.map((job) => {
+    const out = emptySpanResult(job.starts.length);
+    for (let k = 0; k < job.starts.length; k++) {
+      const r = outcomes[at++]!;
+      out.bytes += r.bytes;
+      if (r.error !== undefined) {
+        // The pool's form: records from failedFrom on were not read. A stream fails from a record on, so later ones of this job are lost too.
+        out.failedFrom ??= k;
+        out.error ??= r.error;
+        continue;
+      }
+      out.crc[k] = r.crc;
+      out.nonFinite[k] = r.nonFinite;
+      out.zero[k] = r.zero ? 1 : 0;
+    }
+    return out;
+  });
+}
 
 /**
  * --deep over a remote object: the same jobs as the local thread pool runs,

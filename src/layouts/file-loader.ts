@@ -6,7 +6,7 @@ import { openTorchFile, type FileKind, type TorchFile } from "../formats/torch/r
 import { sniffOpen } from "../formats/torch/sniff.js";
 import type { ByteSource, DirEntry, EntryStat, Storage } from "../storage/types.js";
 import { judgePickle, type GlobalVerdict } from "../safety/globals.js";
-import { scanSafetensors, scanTorchFile, type IntegrityResult } from "../integrity/scan.js";
+import { planSafetensors, planTorchFile, runPlans, type IntegrityResult, type ScanPlan } from "../integrity/scan.js";
 import { shardSelectors, type Shard } from "../integrity/shard.js";
 import type { SafetensorsFile } from "../formats/safetensors/index.js";
 import type { ExpectedFile, Problem, StateFile, WeightsFile } from "./types.js";
@@ -24,11 +24,18 @@ const MAX_JSON = 64 * 1024 * 1024;
 export interface DecodedState {
   state: StateFile;
   value?: PyValue;
-  /** Reads one element of a small tensor (an optimizer's step); undefined when unreadable. */
-  scalar: (t: Tensor) => Promise<number | undefined>;
+  /**
+   * Reads one element of a small tensor (an optimizer's step); undefined when unreadable. Calls made
+   * in one go (before the caller awaits) are read as one batch, so the `step` of every parameter
+   * costs one pass over the file's small records rather than a read each.
+   */
+  scalar: ScalarReader;
   /** torch.save files: what torch.load(weights_only=True) would make of it. */
   weightsOnly?: WeightsOnlyVerdict;
 }
+
+/** One value per call; `many`, when present, reads a list in one batch without a promise each (tens of thousands of `step` tensors). */
+export type ScalarReader = ((t: Tensor) => Promise<number | undefined>) & { many?: (ts: Tensor[]) => Promise<(number | undefined)[]> };
 
 /**
  * All file access of a layout goes through here: the look at a file's first
@@ -52,8 +59,8 @@ export class FileLoader {
   constructor(
     readonly storage: Storage,
     readonly allowGlobals: string[],
-    /** --deep locates every storage record up front (it reads them all); default mode only the ones it reads. */
-    private readonly deep = false,
+    /** A --deep run. Both modes locate a storage record when it is read: --deep reads them all, checking each local header as it goes. */
+    readonly deep = false,
   ) {}
 
   get root(): string {
@@ -163,18 +170,13 @@ export class FileLoader {
   private async decodeTorch(rel: string, open: () => Promise<ByteSource>): Promise<DecodedState> {
     const none = async () => undefined;
     try {
-      const file = await openTorchFile(this.abs(rel), { file: await open(), storageHeaders: this.deep ? "all" : "on-read" });
+      // Local headers are checked when a record is read: default mode reads a few, --deep all of them in one pass (integrity/inline.ts).
+      const file = await openTorchFile(this.abs(rel), { file: await open(), storageHeaders: "on-read" });
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
       const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));
-      const scalar = async (t: Tensor) => {
-        try {
-          const [v] = await file.readValues(t, 1);
-          return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : typeof v === "boolean" ? Number(v) : undefined;
-        } catch {
-          return undefined;
-        }
-      };
+      const scalars = (ts: Tensor[]) => file.readFirstValues(ts).then((vs) => vs.map(asNumber), () => ts.map(() => undefined));
+      const scalar: ScalarReader = Object.assign(batched(scalars), { many: scalars });
       const state: StateFile = { rel, value: file.value, summary: `${file.format === "zip" ? "torch zip" : "torch legacy"}, ${summarise(file.value)}`, verdicts, torchProblems };
       return { state, value: file.value, scalar, weightsOnly: weightsOnlyVerdict(file.pickle, verdicts) };
     } catch (e) {
@@ -260,17 +262,12 @@ export class FileLoader {
     const total = sizes.reduce((n, s) => n + s, 0) / (shard?.count ?? 1);
     let done = 0;
     const progress = onProgress && ((bytes: number) => onProgress((done += bytes), total));
-    const torch = [...this.torchByRel].map(([rel, tf], i) => () => scanTorchFile(rel, tf, progress, mine[i]));
-    const safetensors = [...this.safetensorsByRel].map(([rel, st], i) => async () => scanSafetensors(rel, await this.handle(rel), st, progress, mine[torch.length + i]));
-    const scans = [...torch, ...safetensors];
-    // Local files one after another (each already uses every core); remote objects together, the storage bounding the streams.
-    let results: IntegrityResult[];
-    if (this.storage.remote) results = await Promise.all(scans.map((scan) => scan()));
-    else {
-      results = [];
-      for (const scan of scans) results.push(await scan());
-    }
-    return this.foldSlices(results);
+    // One pool for every file: a checkpoint of many shards keeps every core busy; with --shard each file scans only its share.
+    const plans: ScanPlan[] = [];
+    let i = 0;
+    for (const [rel, tf] of this.torchByRel) plans.push(await planTorchFile(rel, tf, progress, mine[i++]));
+    for (const [rel, st] of this.safetensorsByRel) plans.push(planSafetensors(rel, await this.handle(rel), st, mine[i++]));
+    return this.foldSlices(await runPlans(plans, progress));
   }
 
   /** A file's DCP slices are reported as that file, each record named by its slice. */
@@ -295,6 +292,29 @@ export class FileLoader {
     // Every file this loader opened, decoded or only sniffed, went through handle().
     for (const h of this.handles.values()) await h.then((f) => f.close(), () => undefined);
   }
+}
+
+function asNumber(v: unknown): number | undefined {
+  return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : typeof v === "boolean" ? Number(v) : undefined;
+}
+
+/**
+ * One call per item for the caller, one call per batch for `read`: the items asked for before the
+ * next microtask are read together. `read` must not reject (unreadable items are undefined).
+ */
+function batched<T, R>(read: (items: T[]) => Promise<R[]>): (item: T) => Promise<R> {
+  let queue: { item: T; resolve: (r: R) => void }[] | undefined;
+  return (item) =>
+    new Promise<R>((resolve) => {
+      if (!queue) {
+        const q: { item: T; resolve: (r: R) => void }[] = (queue = []);
+        queueMicrotask(() => {
+          queue = undefined;
+          void read(q.map((x) => x.item)).then((rs) => q.forEach((x, i) => x.resolve(rs[i]!)));
+        });
+      }
+      queue.push({ item, resolve });
+    });
 }
 
 function unusableState(rel: string, reason: string): DecodedState {

@@ -2,8 +2,9 @@ import { PyDict, PyFloat, Tensor, isDict, seqItems, toNumber, type PyValue } fro
 import { inferSchedulerKind } from "./schedulers.js";
 import { formatNumber } from "../findings/finding.js";
 import type { OptimizerView, Part, PartRef, ScalerView, SchedulerView } from "./types.js";
+import type { ScalarReader } from "./file-loader.js";
 
-type Scalar = (t: Tensor) => Promise<number | undefined>;
+type Scalar = ScalarReader;
 
 /** A number stored as int, float or 0-dim tensor (torch >= 1.12 keeps Adam's step as a tensor). */
 export async function numberOf(v: PyValue | undefined, scalar: Scalar): Promise<number | undefined> {
@@ -19,18 +20,31 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
   const state = v.get("state");
   const groups = seqItems(v.get("param_groups"));
   if (!isDict(state) || !groups) return { state: "invalid", ref, reason: "it lacks 'state' (a dict) and 'param_groups' (a list)" };
-  const pending: Promise<OptimizerView["steps"][number]>[] = [];
+  // Every `step` tensor is read in one batch (FileLoader's scalar): tens of thousands in a mixture-of-experts model.
+  const steps: OptimizerView["steps"] = [];
+  const stepTensors: Tensor[] = [];
+  const stepOf: OptimizerView["steps"][number][] = [];
   const momentShapes: OptimizerView["momentShapes"] = [];
   const moments: NonNullable<OptimizerView["moments"]> = [];
-  for (const [param, s] of state.entries()) {
+  for (const [param, s] of state.map) {
     if (!isDict(s)) continue;
-    for (const [key, x] of s.entries()) if (key !== "step" && x instanceof Tensor) moments.push({ param: String(param), key: String(key), dtype: x.dtype });
-    // One small read per parameter when `step` is a tensor (its record and local header in one read).
-    pending.push(numberOf(s.get("step"), scalar).then((step) => ({ param: String(param), step })));
-    const moment = s.entries().find(([k, x]) => k !== "step" && x instanceof Tensor && x.shape.length > 0)?.[1] as Tensor | undefined;
-    if (moment) momentShapes.push({ param: String(param), shape: moment.shape });
+    const entry: OptimizerView["steps"][number] = { param: String(param), step: undefined };
+    s.forEach((key, x) => {
+      if (key !== "step" && x instanceof Tensor) moments.push({ param: entry.param, key: String(key), dtype: x.dtype });
+    });
+    const v = s.get("step");
+    if (v instanceof Tensor) {
+      if (v.numel === 1) {
+        stepTensors.push(v);
+        stepOf.push(entry);
+      }
+    } else if (typeof v !== "boolean") entry.step = toNumber(v);
+    steps.push(entry);
+    const moment = s.findValue(isMoment);
+    if (moment instanceof Tensor) momentShapes.push({ param: entry.param, shape: moment.shape });
   }
-  const steps = await Promise.all(pending);
+  const values = await (scalar.many ? scalar.many(stepTensors) : Promise.all(stepTensors.map(scalar)));
+  for (let i = 0; i < values.length; i++) stepOf[i]!.step = values[i];
   const first = groups[0];
   const group = isDict(first) ? first : undefined;
   let paramCount = 0;
@@ -50,6 +64,11 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
       moments,
     },
   };
+}
+
+/** A per-parameter moment tensor (exp_avg, momentum_buffer, ...): any tensor with a shape but the step. */
+function isMoment(key: PyValue, value: PyValue): boolean {
+  return key !== "step" && value instanceof Tensor && value.shape.length > 0;
 }
 
 /** The group's plain settings (not its param ids), rendered for comparison and display. */

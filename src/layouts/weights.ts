@@ -53,17 +53,49 @@ export async function resolveWeights(loader: FileLoader, candidates = WEIGHT_CAN
 async function readIndex(loader: FileLoader, rel: string): Promise<ShardIndex> {
   const json = await loader.json(rel);
   if (json.problem) return { rel, problem: { code: "SHARD_INDEX_INVALID", data: json.problem.data }, weightMap: new Map() };
-  const parsed = IndexSchema.safeParse(json.value);
-  if (!parsed.success) return { rel, problem: { code: "SHARD_INDEX_INVALID", data: { reason: "expected {\"weight_map\": {tensor: file}}" } }, weightMap: new Map() };
+  const entries = indexEntries(json.value);
+  if (!entries) return { rel, problem: { code: "SHARD_INDEX_INVALID", data: { reason: "expected {\"weight_map\": {tensor: file}}" } }, weightMap: new Map() };
   const dir = posix.dirname(rel);
   const weightMap = new Map<string, string>();
-  for (const [tensor, file] of Object.entries(parsed.data.weight_map)) {
-    // An index must not send the loader outside the checkpoint folder.
-    const joined = posix.normalize(posix.join(dir, file));
-    if (joined.startsWith("..") || posix.isAbsolute(file)) {
+  // A mixture-of-experts index maps tens of thousands of tensors to a few dozen shards: each shard path is resolved once.
+  const resolved = new Map<string, string | undefined>();
+  for (const [tensor, file] of entries) {
+    let joined = resolved.get(file);
+    if (!resolved.has(file)) {
+      // An index must not send the loader outside the checkpoint folder.
+      const j = posix.normalize(posix.join(dir, file));
+      joined = j.startsWith("..") || posix.isAbsolute(file) ? undefined : j;
+      resolved.set(file, joined);
+    }
+    if (joined === undefined) {
       return { rel, problem: { code: "SHARD_INDEX_INVALID", data: { reason: `shard path ${file} points outside the checkpoint` } }, weightMap: new Map() };
     }
     weightMap.set(tensor, joined);
   }
   return { rel, weightMap };
+}
+
+/**
+ * weight_map's entries when the index has IndexSchema's shape. The shape real indexes have (plain
+ * objects, string values) is accepted by a loop over the entries; anything else goes through zod,
+ * whose result decides. Like zod's record, the loop leaves out a "__proto__" key.
+ */
+function indexEntries(value: unknown): [string, string][] | undefined {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (isObject(value) && isObject(value["weight_map"]) && (value["metadata"] === undefined || isObject(value["metadata"]))) {
+    const map = value["weight_map"];
+    const entries: [string, string][] = [];
+    let plain = true;
+    for (const tensor of Object.keys(map)) {
+      const file = map[tensor];
+      if (typeof file !== "string") {
+        plain = false;
+        break;
+      }
+      if (tensor !== "__proto__") entries.push([tensor, file]);
+    }
+    if (plain) return entries;
+  }
+  const parsed = IndexSchema.safeParse(value);
+  return parsed.success ? Object.entries(parsed.data.weight_map) : undefined;
 }

@@ -1,6 +1,10 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { FormatError } from "../core/errors.js";
-import type { ByteSource } from "./types.js";
+import { touchingSpans } from "./ranges.js";
+import type { ByteRange, ByteSource } from "./types.js";
+
+/** readMany never merges ranges into one read larger than this. */
+const MAX_MERGED_SPAN = 1024 * 1024;
 
 /**
  * Positioned, bounds-checked reads of one regular file. Readers never read a
@@ -59,8 +63,32 @@ export class RandomAccessFile implements ByteSource {
     return this.readSync(offset, length, what);
   }
 
-  /** `read` without the promise, for loops over hundreds of small reads (local headers, step values). */
-  readSync(offset: number, length: number, what = "data"): Buffer {
+  /**
+   * Ranges that touch or overlap are read as one span (adjacent small records: one read, not one
+   * each), every span into one buffer: tens of thousands of small buffers cost more than the reads.
+   */
+  async readMany(ranges: readonly ByteRange[], what = "data"): Promise<Buffer[]> {
+    for (const r of ranges) this.check(r.offset, r.length, what);
+    const spans = touchingSpans(ranges, MAX_MERGED_SPAN);
+    let total = 0;
+    for (const span of spans) total += span.end - span.start;
+    const out: Buffer[] = new Array(ranges.length);
+    let pool = Buffer.allocUnsafe(Math.min(total, MAX_MERGED_SPAN));
+    let at = 0;
+    for (const span of spans) {
+      const length = span.end - span.start;
+      if (at + length > pool.length) {
+        pool = Buffer.allocUnsafe(Math.max(length, Math.min(total, MAX_MERGED_SPAN)));
+        at = 0;
+      }
+      this.fill(pool, at, span.start, length, what);
+      for (const i of span.members) out[i] = pool.subarray(at + ranges[i]!.offset - span.start, at + ranges[i]!.offset - span.start + ranges[i]!.length);
+      at += length;
+    }
+    return out;
+  }
+
+  private check(offset: number, length: number, what: string): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new FormatError("BAD_RANGE", `invalid byte range for ${what}: offset ${offset}, length ${length}`);
     }
@@ -71,12 +99,23 @@ export class RandomAccessFile implements ByteSource {
         offset,
       );
     }
+  }
+
+  /** `read` without the promise, for loops over hundreds of small reads (local headers, step values). */
+  readSync(offset: number, length: number, what = "data"): Buffer {
+    this.check(offset, length, what);
     const buf = Buffer.allocUnsafe(length);
+    this.fill(buf, 0, offset, length, what);
+    return buf;
+  }
+
+  /** Exactly `length` bytes at file offset `offset` into `buf` at `at` (checked by the caller). */
+  private fill(buf: Buffer, at: number, offset: number, length: number, what = "data"): void {
     let done = 0;
     while (done < length) {
       let n: number;
       try {
-        n = readSync(this.fd, buf, done, length - done, offset + done);
+        n = readSync(this.fd, buf, at + done, length - done, offset + done);
       } catch (e) {
         throw ioError(e, this.path);
       }
@@ -86,7 +125,6 @@ export class RandomAccessFile implements ByteSource {
       done += n;
     }
     this.bytesRead += length;
-    return buf;
   }
 
   private closed = false;

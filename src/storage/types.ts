@@ -4,6 +4,12 @@
  * checkpoint is on a local disk or in object storage.
  */
 
+/** A byte range of a source. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
 /** Random access to one file's (or object's) bytes. */
 export interface ByteSource {
   /** The path or URL, for messages (never credentials or signed URLs). */
@@ -13,6 +19,14 @@ export interface ByteSource {
   bytesRead: number;
   /** Exactly `length` bytes at `offset`, or a FormatError (TRUNCATED, BAD_RANGE, ...) naming `what`. */
   read(offset: number, length: number, what?: string): Promise<Buffer>;
+  /**
+   * Optional: many small ranges at once, one buffer per range in the order given, each exactly as
+   * `read` would return it (the same errors, for the first range that has one). A source may merge
+   * ranges that lie close together into fewer reads: the local file merges ranges that touch or
+   * overlap; a remote source can merge across larger gaps into one range request. Callers go
+   * through `readRanges` (storage/ranges.ts), which falls back to one `read` per range.
+   */
+  readMany?(ranges: readonly ByteRange[], what?: string): Promise<Buffer[]>;
   close(): Promise<void>;
   /** A local file's path, for --deep worker threads that open it themselves. Absent for remote objects. */
   readonly localPath?: string;

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
 import { streamJobs } from "../../src/integrity/remote.js";
-import type { RegionJob } from "../../src/integrity/region.js";
+import type { RegionJob } from "../../src/integrity/remote.js";
 import type { ByteSource } from "../../src/storage/types.js";
 
 /** A source whose stream() yields its bytes in pieces of `piece` bytes, recording each range asked for. */

@@ -18,6 +18,7 @@ import {
 } from "../../src/formats/pickle/values.js";
 import type { PyValue } from "../../src/formats/pickle/values.js";
 import { REALWORLD } from "../helpers.js";
+import { memoReferences } from "../../src/formats/pickle/memo-refs.js";
 
 // ---- a tiny pickle assembler --------------------------------------------------------------
 // Numbers are single bytes, strings are latin-1 text (for the text protocol), arrays are spliced.
@@ -291,8 +292,11 @@ test("built-in hooks: OrderedDict, Counter, _codecs.encode, set, frozenset, byte
   assert.ok(t[6] instanceof PyBytes && t[6].kind === "bytearray");
   assert.ok(t[7] instanceof PyTuple);
   assert.deepEqual(t[7].items, [2, 3]);
-  // every call is recorded, hooked or not
-  assert.deepEqual(r.calls.map((c) => (c.callee as PyGlobal).qualname), [
+  // A call a hook turned into data is recorded only when its arguments hold something to judge
+  // (a string, a non-empty dict, a nested container); OrderedDict(), set([1, 2]), frozenset([]) and
+  // torch.Size((2, 3)) carry nothing but their callee, which is among the globals.
+  assert.deepEqual(r.calls.map((c) => (c.callee as PyGlobal).qualname), ["collections.OrderedDict", "collections.Counter", "_codecs.encode", "builtins.bytearray"]);
+  assert.deepEqual(r.globals.map((g) => g.qualname), [
     "collections.OrderedDict", "collections.OrderedDict", "collections.Counter", "_codecs.encode",
     "builtins.set", "builtins.frozenset", "builtins.bytearray", "torch.Size",
   ]);
@@ -319,7 +323,29 @@ test("user reduce hook runs after the built-in one declines; unhooked calls stay
   assert.deepEqual(t[1].args, ["id"]);
   assert.ok(t[2] instanceof PySet);
   assert.deepEqual(seen, ["torch._utils._rebuild_tensor_v2", "os.system"]);
-  assert.equal(r.calls.length, 3);
+  // Calls a user hook turns into data are recorded; set() with no arguments, turned into data by the built-in hook, is not.
+  assert.deepEqual(r.calls.map((c) => (c.callee as PyGlobal).qualname), ["torch._utils._rebuild_tensor_v2", "os.system"]);
+});
+
+test("a reader's rebuild hook: calls it turns into data are recorded only when their arguments hold something to judge", () => {
+  const rebuild = (callee: PyValue, args: PyValue[]) => ((callee as PyGlobal).name === "rebuild" ? `t${args.length}` : undefined);
+  const r = decode(pk(
+    OP.MARK, glob("torch._utils", "rebuild"), i1(1), OP.EMPTY_TUPLE, glob("collections", "OrderedDict"), OP.EMPTY_TUPLE, OP.REDUCE, OP.TUPLE3, OP.REDUCE,
+    glob("torch._utils", "rebuild"), su("__import__('os').system('id')"), OP.TUPLE1, OP.REDUCE,
+    glob("torch._utils", "rebuild"), glob("collections", "OrderedDict"), OP.EMPTY_LIST, su("k"), su("v"), OP.TUPLE2, OP.APPEND, OP.TUPLE1, OP.REDUCE, OP.TUPLE1, OP.REDUCE,
+    glob("torch._utils", "other"), i1(1), OP.TUPLE1, OP.REDUCE,
+    OP.TUPLE, ".",
+  ), { rebuild });
+  assert.deepEqual(items(r.value).slice(0, 3), ["t3", "t1", "t1"]);
+  // Recorded: the one with a string argument, the one whose argument is a non-empty dict (and the
+  // OrderedDict call inside it, whose list holds strings), and the one no hook took.
+  assert.deepEqual(r.calls.map((c) => `${(c.callee as PyGlobal).qualname}/${c.args.length}`), [
+    "torch._utils.rebuild/1", "collections.OrderedDict/1", "torch._utils.rebuild/1", "torch._utils.other/1",
+  ]);
+  assert.equal(r.calls[0]!.args[0], "__import__('os').system('id')");
+  // A rebuild hook that fails leaves its call in the partial record.
+  const e = expectError(pk(glob("torch._utils", "rebuild"), i1(1), OP.TUPLE1, OP.REDUCE, "."), "PICKLE_INTERNAL", { rebuild: () => { throw new TypeError("boom"); } });
+  assert.deepEqual(e.partial.calls.map((c) => (c.callee as PyGlobal).qualname), ["torch._utils.rebuild"]);
 });
 
 test("BUILD is recorded and sets the state of a call; APPEND/SETITEM on a call land in it", () => {
@@ -431,7 +457,8 @@ test("limits: opcodes, memo, container items, hook copies", () => {
   const many = pk(OP.EMPTY_LIST, OP.MARK, i1(1), i1(2), i1(3), OP.APPENDS, put(0), OP.POP,
     [0, 1, 2, 3].map(() => [glob("builtins", "set"), get(0), OP.TUPLE1, OP.REDUCE, OP.POP]), OP.NONE, ".");
   assert.equal(expectError(many, "PICKLE_LIMIT", { limits: { maxContainerItems: 10 } }).data.limit, "maxContainerItems");
-  assert.equal(decode(many).calls.length, 4);
+  assert.equal(decode(many).calls.length, 0); // set() of plain ints: data, nothing to judge (the global is recorded)
+  assert.equal(decode(many).globals.length, 4);
 });
 
 test("a FRAME running past the end is reported after reading what it holds", () => {
@@ -567,4 +594,67 @@ test("picklescan's malicious pickles show their dangerous globals", (t) => {
     assert.equal(r.streams.length, 1, file);
     assert.equal(items(r.streams[0]!.value).length, 3, file);
   }
+});
+
+// ---- the memo pass (memo-refs.ts): large pickles keep only the memo values some GET reads back ----
+
+test("the memo pass finds the keys a GET reads back, and gives up where it cannot be sure", () => {
+  const refs = memoReferences(pk(proto(2), OP.EMPTY_LIST, put(0), put(1), OP.POP, get(1), [0x6a, le(300, 4)], "g7\n", bu("x"), "."), 0)!;
+  assert.deepEqual([0, 1, 7, 300, 2].map((k) => refs.has(k)), [false, true, true, true, false]);
+  assert.equal(memoReferences(pk(proto(2), [0xff], "."), 0), undefined); // an opcode it does not know
+  assert.equal(memoReferences(pk(proto(4), OP.NONE, OP.MEMOIZE, put(5), get(0), "."), 0), undefined); // MEMOIZE and PUT mixed
+  const memoize = memoReferences(pk(proto(4), OP.NONE, OP.MEMOIZE, OP.NONE, OP.MEMOIZE, get(1), "."), 0)!;
+  assert.deepEqual([memoize.has(0), memoize.has(1)], [false, true]);
+  assert.equal(memoReferences(pk(proto(2), "g1"), 0), undefined); // a GET line without its newline
+  // It stops where the decoder's opcode limit would: a hostile file of a billion NONEs is not scanned to its end.
+  const nones = pk(proto(2), new Uint8Array(1000).fill(OP.NONE), get(9), ".");
+  assert.deepEqual([memoReferences(nones, 0)!.has(9), memoReferences(nones, 0, 500)!.has(9)], [true, false]);
+});
+
+test("a large pickle decodes the same with the memo pass: GETs far apart, MEMOIZE, text PUT/GET, re-PUT keys", () => {
+  // A 200 KiB string, pushed and popped: two of them put a pickle over the pass's 256 KiB threshold.
+  const pad = Buffer.concat([Buffer.from([0x58, ...le(200 * 1024, 4)]), Buffer.alloc(200 * 1024, 0x70), Buffer.from([OP.POP])]);
+  const join = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
+  const big = join(pk(proto(4), OP.MARK, su("first"), OP.MEMOIZE, OP.POP, OP.NONE, OP.MEMOIZE, OP.POP), pad, pad, pk(get(0), get(0), OP.TUPLE, "."));
+  assert.ok(big.length > 256 * 1024);
+  assert.deepEqual(items(value(big)), ["first", "first"]);
+  const text = join(pk(OP.MARK, "S'a'\n", "p0\n", "0"), pad, pad, pk("S'b'\n", "p0\n", "0", "g0\n", "t."));
+  assert.deepEqual(items(value(text)), ["b"]);
+  const mixed = join(pk(proto(4), OP.MARK, su("x"), OP.MEMOIZE, put(7), OP.POP), pad, pad, pk(get(7), get(0), OP.TUPLE, "."));
+  assert.deepEqual(items(value(mixed)), ["x", "x"]);
+  // A GET of a key never stored is still the same error.
+  assert.equal(expectError(join(pk(proto(2)), pad, pad, pk(get(3), ".")), "PICKLE_BAD_MEMO").data.key, 3);
+});
+
+test("a dict behaves as a Map whether it holds few entries (one array) or many (a Map)", () => {
+  const nan = Number.NaN;
+  const f3 = new PyFloat(3);
+  const fx = new PyFloat(2.5);
+  const ops: [PyValue, PyValue][] = [["a", 1], [3n, "int"], [f3, "float 3.0"], ["b", 2], [nan, "nan"], [-0, "zero"], [fx, "float"], ["a", 10], [0, "plus zero"]];
+  for (const batch of [1, 2, 9]) {
+    for (const extra of [0, 12]) {
+      const d = new PyDict();
+      const m = new Map<PyValue, PyValue>();
+      const all: [PyValue, PyValue][] = [...ops, ...Array.from({ length: extra }, (_, i): [PyValue, PyValue] => [`k${i}`, i])];
+      for (let i = 0; i < all.length; i += batch) {
+        const chunk = all.slice(i, i + batch);
+        if (batch === 1) d.set(chunk[0]![0], chunk[0]![1]);
+        else d.setMany(chunk.flat());
+        // The Map a dict used to be, with the dict's key normalisation (3n and 3.0 are 3).
+        for (const [k, v] of chunk) m.set(typeof k === "bigint" ? Number(k) : k instanceof PyFloat && Number.isInteger(k.value) ? k.value : k, v);
+      }
+      assert.deepEqual(d.entries(), [...m.entries()], `batch ${batch}, extra ${extra}`);
+      assert.equal(d.size, m.size);
+      assert.equal(d.get(3), "float 3.0");
+      assert.equal(d.get(nan), "nan");
+      assert.equal(d.get(0), "plus zero"); // -0 and 0 are one key
+      assert.equal(d.get(fx), "float");
+      assert.equal(d.get(new PyFloat(2.5)), undefined); // a non-integral float key compares by identity
+      assert.ok(d.has("a") && !d.has("zz"));
+      assert.deepEqual([...d.map.entries()], [...m.entries()]);
+      d.set("late", 1); // after .map, still one dict
+      assert.equal(d.get("late"), 1);
+    }
+  }
+  assert.deepEqual([new PyDict().size, new PyDict().keys(), new PyDict().get("x")], [0, [], undefined]);
 });

@@ -7,6 +7,8 @@ import { join, relative } from "node:path";
 import { FormatError } from "../../src/core/errors.js";
 import { parseSafetensorsHeader, readSafetensors, safetensorsToTorchDtype } from "../../src/formats/safetensors/index.js";
 import { plainEntry, tensorEntrySchema } from "../../src/formats/safetensors/header.js";
+import { parsePlainHeader } from "../../src/formats/safetensors/plainHeader.js";
+import { DTYPE_NAMES } from "../../src/formats/safetensors/dtypes.js";
 import { HAS_REALWORLD, REALWORLD } from "../helpers.js";
 
 /** 8-byte LE length + header text (+ `dataBytes` zero bytes of tensor data). */
@@ -279,4 +281,60 @@ test("the hand check of a tensor entry accepts nothing zod refuses, and gives zo
   }
   assert.ok(accepted > 100, `only ${accepted} entries took the hand check`);
   assert.deepEqual(plainEntry({ dtype: "F32", shape: [2, 3], data_offsets: [0, 24] }), { dtype: "F32", shape: [2, 3], data_offsets: [0, 24] });
+});
+
+// ---- the one-pass reading of plain headers (plainHeader.ts) ----------------------------------
+
+const entryOf = (name: string, dtype: string, shape: number[], begin: number, end: number) => ({ name, dtype, shape, begin, end });
+
+test("plain headers are read in one pass, to exactly what the JSON.parse path gives", () => {
+  const headers = [
+    `{"__metadata__":{"format":"pt","0":"x","__proto__":"y"},"b":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"0":{"shape":[],"data_offsets":[16,20],"dtype":"F32"}}`,
+    ` { "a" : { "dtype" : "U8" , "shape" : [ 3 ] , "data_offsets" : [ 0 , 3 ] } }\n\t  `,
+    `{"é ü 中":{"dtype":"BF16","shape":[0,5],"data_offsets":[0,0]},"__metadata__":null}`,
+    `{}`,
+  ];
+  for (const h of headers) {
+    const text = h;
+    const fast = parsePlainHeader(text, new Set(DTYPE_NAMES), entryOf);
+    assert.ok(fast, h);
+    const slow = JSON.parse(text) as Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>;
+    const names = fast.entries.map((e) => e.name);
+    assert.deepEqual(new Set(names), new Set(Object.keys(slow).filter((k) => k !== "__metadata__")));
+    for (const e of fast.entries) assert.deepEqual({ dtype: e.dtype, shape: e.shape, data_offsets: [e.begin, e.end] }, { dtype: slow[e.name]!.dtype, shape: slow[e.name]!.shape, data_offsets: slow[e.name]!.data_offsets });
+    assert.deepEqual(fast.metadata, "__metadata__" in slow ? (slow["__metadata__"] === null ? null : Object.fromEntries(Object.entries(slow["__metadata__"]))) : null);
+  }
+  // The order of tensors is the document's, "0" included.
+  assert.deepEqual(parsePlainHeader(headers[0]!, new Set(DTYPE_NAMES), entryOf)!.entries.map((e) => e.name), ["b", "0"]);
+  // A "__proto__" metadata key stays a key.
+  assert.equal(Object.getOwnPropertyDescriptor(parsePlainHeader(headers[0]!, new Set(DTYPE_NAMES), entryOf)!.metadata!, "__proto__")?.value, "y");
+});
+
+test("anything not plain goes to the JSON.parse path, which judges it", () => {
+  const plain = (h: string) => parsePlainHeader(h, new Set(DTYPE_NAMES), entryOf);
+  const t = (v: string) => `{"t":${v}}`;
+  for (const h of [
+    t(`{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}`), // unknown field
+    t(`{"dtype":"F32","shape":[1],"data_offsets":[0,4],"dtype":"F32"}`), // duplicate field
+    `{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"t":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, // duplicate tensor
+    t(`{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}`),
+    t(`{"dtype":"F32","shape":[1e0],"data_offsets":[0,4]}`),
+    t(`{"dtype":"F32","shape":[-0],"data_offsets":[0,4]}`),
+    t(`{"dtype":"F32","shape":[01],"data_offsets":[0,4]}`),
+    t(`{"dtype":"F32","shape":[1],"data_offsets":[0,1000000000000000]}`), // 16 digits
+    t(`{"dtype":"F99","shape":[1],"data_offsets":[0,4]}`), // unknown dtype
+    t(`{"dtype":"F32","shape":[1]}`), // missing field
+    t(`{"dtype":"F\\u0033\\u0032","shape":[1],"data_offsets":[0,4]}`), // an escape
+    `{"t\\n":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`,
+    t(`{"dtype":"F32","shape":[1],"data_offsets":[0,4]},`), // trailing comma
+    t(`{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}`),
+    `{"__metadata__":{"a":1}}`,
+    `{"__metadata__":{"a":"x","a":"y"}}`,
+    `{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x`,
+    `[]`,
+    `{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}`,
+  ]) assert.equal(plain(h), undefined, h);
+  // And the JSON.parse path still names the problem for the ones that are errors.
+  expectError(() => parse(file(t(`{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}`), 4)), "SAFETENSORS_INVALID_HEADER_DESERIALIZATION", "InvalidHeaderDeserialization", ["shape[0] = 1.0"], "t");
+  assert.deepEqual(parse(file(t(`{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}`), 4)).tensors[0]!.shape, [1]);
 });

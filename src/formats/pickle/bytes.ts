@@ -21,6 +21,16 @@ function codesToString(codes: ArrayLike<number>, start: number, end: number): st
 
 /** Python 2 `str` and raw text lines: every byte is one code point. */
 export function latin1(bytes: Uint8Array, start: number, end: number): string {
+  // The shortest strings are the most frequent (a torch storage key per tensor): one call, no concatenation.
+  switch (end - start) {
+    case 0: return "";
+    case 1: return String.fromCharCode(bytes[start]!);
+    case 2: return String.fromCharCode(bytes[start]!, bytes[start + 1]!);
+    case 3: return String.fromCharCode(bytes[start]!, bytes[start + 1]!, bytes[start + 2]!);
+    case 4: return String.fromCharCode(bytes[start]!, bytes[start + 1]!, bytes[start + 2]!, bytes[start + 3]!);
+    case 5: return String.fromCharCode(bytes[start]!, bytes[start + 1]!, bytes[start + 2]!, bytes[start + 3]!, bytes[start + 4]!);
+    case 6: return String.fromCharCode(bytes[start]!, bytes[start + 1]!, bytes[start + 2]!, bytes[start + 3]!, bytes[start + 4]!, bytes[start + 5]!);
+  }
   if (end - start < 32) {
     let s = "";
     for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);

@@ -53,7 +53,7 @@ function dictFrom(className: string, args: PyValue[], spend: Spend): PyDict | un
   if (args.length !== 1) return undefined;
   if (src instanceof PyDict) {
     spend(src.size);
-    for (const [k, v] of src.map) dict.set(k, v);
+    for (const [k, v] of src.entries()) dict.set(k, v);
     return dict;
   }
   if (!(src instanceof PyList || src instanceof PyTuple)) return undefined;

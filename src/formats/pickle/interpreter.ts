@@ -8,7 +8,7 @@ import type { Machine } from "./machine.js";
 import { addTo, appendTo, build, call, dynamicGlobal, global, persistent, setItems } from "./ops.js";
 import { decodeRawUnicodeEscape, decodeStringLiteral, parseFloatLine, parseIntLine, parseLongLine, parseMemoIndex } from "./text.js";
 import { MAX_STACK } from "./types.js";
-import { PyBytes, PyDict, PyFloat, PyGlobal, PyList, PySet, PyTuple, pyTypeName } from "./values.js";
+import { EMPTY_TUPLE, PyBytes, PyDict, PyFloat, PyGlobal, PyList, PySet, PyTuple, pyTypeName } from "./values.js";
 import type { PyValue } from "./values.js";
 
 // A LONG4 longer than this is no checkpoint's and would only cost memory converting it.
@@ -153,10 +153,19 @@ export function execute(m: Machine): PyValue {
         break;
 
       // ---- containers ----
-      case 0x29: stack.push(new PyTuple([])); break; // EMPTY_TUPLE
-      case 0x85: stack.push(new PyTuple(m.popN(1))); break; // TUPLE1
-      case 0x86: stack.push(new PyTuple(m.popN(2))); break; // TUPLE2
-      case 0x87: stack.push(new PyTuple(m.popN(3))); break; // TUPLE3
+      case 0x29: stack.push(EMPTY_TUPLE); break; // EMPTY_TUPLE: one object, as in CPython
+      case 0x85: stack.push(new PyTuple([m.pop()])); break; // TUPLE1
+      case 0x86: { // TUPLE2
+        const b = m.pop();
+        stack.push(new PyTuple([m.pop(), b]));
+        break;
+      }
+      case 0x87: { // TUPLE3
+        const c = m.pop();
+        const b = m.pop();
+        stack.push(new PyTuple([m.pop(), b, c]));
+        break;
+      }
       case 0x74: stack.push(new PyTuple(containerItems(m, "tuple"))); break; // TUPLE
       case 0x5d: stack.push(new PyList()); break; // EMPTY_LIST
       case 0x6c: stack.push(new PyList(containerItems(m, "list"))); break; // LIST
@@ -187,13 +196,19 @@ export function execute(m: Machine): PyValue {
       case 0x90: addTo(m, ...targetAndItems(m)); break; // ADDITEMS
 
       // ---- memo ----
-      case 0x68: m.memoGet(bytes[m.need(1)]!); break; // BINGET
-      case 0x6a: m.memoGet(view.getUint32(m.need(4), true)); break; // LONG_BINGET
+      case 0x68: // BINGET
+      case 0x6a: { // LONG_BINGET
+        m.memoGet(code === 0x68 ? bytes[m.need(1)]! : view.getUint32(m.need(4), true));
+        const seq = m.options.sequence;
+        const got = stack[stack.length - 1];
+        if (seq && got instanceof PyGlobal && seq.starts(got)) seq.run(m);
+        break;
+      }
       case 0x67: m.memoGet(parseMemoIndex(lineText(m))); break; // GET
       case 0x71: m.memoPut(bytes[m.need(1)]!); break; // BINPUT
       case 0x72: m.memoPut(view.getUint32(m.need(4), true)); break; // LONG_BINPUT
       case 0x70: m.memoPut(parseMemoIndex(lineText(m))); break; // PUT
-      case 0x94: m.memoPut(m.memoSize); break; // MEMOIZE
+      case 0x94: m.memoPut(m.memo.size); break; // MEMOIZE
 
       // ---- globals, calls, objects ----
       case 0x63: { // GLOBAL
@@ -277,7 +292,7 @@ function lineText(m: Machine): string {
 function containerItems(m: Machine, what: string): PyValue[] {
   const k = m.popMark();
   m.checkItems(m.stack.length - k, what);
-  return m.stack.splice(k);
+  return m.takeFrom(k);
 }
 
 /**
@@ -287,7 +302,7 @@ function containerItems(m: Machine, what: string): PyValue[] {
 function targetAndItems(m: Machine): [PyValue, PyValue[]] {
   const k = m.popMark();
   if (k <= m.fence) throw m.underflow();
-  return [m.stack[k - 1] as PyValue, m.stack.splice(k)];
+  return [m.stack[k - 1] as PyValue, m.takeFrom(k)];
 }
 
 function tupleItems(m: Machine, args: PyValue, op: string): PyValue[] {

@@ -7,6 +7,8 @@ import { FormatError } from "../../core/errors.js";
 import { BadValue } from "./bytes.js";
 import { opcodeName } from "./opcodes.js";
 import { PickleError } from "./pickle-error.js";
+import { FullMemo, ReferencedMemo, type Memo } from "./memo.js";
+import { MEMO_REFS_MIN_BYTES, memoReferences } from "./memo-refs.js";
 import { MAX_STACK } from "./types.js";
 import type { BuildRecord, PickleLimits, PickleOptions, PicklePartial } from "./types.js";
 import type { PyCall, PyGlobal, PyValue } from "./values.js";
@@ -21,13 +23,8 @@ export class Machine {
   readonly stack: PyValue[] = [];
   readonly marks: number[] = [];
   fence = 0;
-  /**
-   * Memo keys are almost always 0, 1, 2...: those live in an array (a Map of
-   * millions of entries was most of the decode time); any other key in a Map.
-   */
-  readonly memoDense: PyValue[] = [];
-  readonly memoSparse = new Map<number, PyValue>();
-  memoSize = 0;
+  /** Large pickles keep only the values some GET reads back (memo.ts, memo-refs.ts). */
+  readonly memo: Memo;
   readonly globals: PyGlobal[] = [];
   readonly calls: PyCall[] = [];
   readonly builds: BuildRecord[] = [];
@@ -48,6 +45,8 @@ export class Machine {
     this.op = start;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.hookBudget = limits.maxContainerItems;
+    const refs = bytes.length - start >= MEMO_REFS_MIN_BYTES ? memoReferences(bytes, start, limits.maxOpcodes) : undefined;
+    this.memo = refs ? new ReferencedMemo(refs) : new FullMemo();
   }
 
   partial(): PicklePartial {
@@ -143,7 +142,17 @@ export class Machine {
   /** The top `n` values, removed, in stack order. */
   popN(n: number): PyValue[] {
     if (this.stack.length - n < this.fence) throw this.underflow();
-    return this.stack.splice(this.stack.length - n, n);
+    return this.takeFrom(this.stack.length - n);
+  }
+
+  /** The values from stack position `k` up, removed (a copy loop: splice costs more for the few items a tuple holds). */
+  takeFrom(k: number): PyValue[] {
+    const stack = this.stack;
+    const n = stack.length - k;
+    if (n > 64) return stack.splice(k);
+    const out: PyValue[] = new Array(n);
+    for (let i = n - 1; i >= 0; i--) out[i] = stack.pop()!;
+    return out;
   }
 
   underflow(): PickleError {
@@ -168,7 +177,7 @@ export class Machine {
 
   /** Everything above the innermost MARK, removed, with the MARK. */
   popToMark(): PyValue[] {
-    return this.stack.splice(this.popMark());
+    return this.takeFrom(this.popMark());
   }
 
   checkItems(n: number, what: string): void {
@@ -185,26 +194,13 @@ export class Machine {
   // ---- memo ----------------------------------------------------------------------------
 
   memoGet(key: number): void {
-    const v = key < this.memoDense.length ? this.memoDense[key] : this.memoSparse.get(key);
+    const v = this.memo.get(key);
     if (v === undefined) throw this.fail("PICKLE_BAD_MEMO", `${this.opName()} of memo key ${key}, which was never stored`, { key });
     this.stack.push(v);
   }
 
   memoPut(key: number): void {
-    const v = this.top();
-    const dense = this.memoDense;
-    if (key < dense.length) {
-      dense[key] = v;
-      return;
-    }
-    if (key === dense.length) {
-      dense.push(v);
-      if (this.memoSparse.size === 0 || !this.memoSparse.delete(key)) this.memoSize++;
-    } else {
-      const before = this.memoSparse.size;
-      this.memoSparse.set(key, v);
-      if (this.memoSparse.size > before) this.memoSize++;
-    }
-    if (this.memoSize > this.limits.maxMemo) throw this.limit("maxMemo", this.limits.maxMemo, "memo size");
+    this.memo.put(key, this.top());
+    if (this.memo.size > this.limits.maxMemo) throw this.limit("maxMemo", this.limits.maxMemo, "memo size");
   }
 }

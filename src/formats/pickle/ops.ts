@@ -6,7 +6,7 @@
 import { builtinReduce } from "./hooks.js";
 import { normaliseGlobal } from "./globals.js";
 import type { Machine } from "./machine.js";
-import { PyCall, PyDict, PyGlobal, PyList, PyPersistent, PySet, PyTuple, pyTypeName } from "./values.js";
+import { PyCall, PyDict, PyFloat, PyGlobal, PyList, PyPersistent, PySet, PyTuple, StorageRef, Tensor, pyTypeName } from "./values.js";
 import type { PyValue } from "./values.js";
 
 /**
@@ -38,20 +38,58 @@ export function dynamicGlobal(m: Machine, module: PyValue, name: PyValue): PyGlo
   return g;
 }
 
-/** Records callee(*args) and returns what stands for its result. */
+/**
+ * Records callee(*args) and returns what stands for its result. A call that the built-in hook or the
+ * reader's `rebuild` hook turns into data (an OrderedDict, a torch tensor) is recorded only when its
+ * arguments hold something to look into (a string, bytes, a call, a non-empty container): its callee
+ * is among the globals already, and a checkpoint holds hundreds of thousands of such calls whose
+ * records would only cost memory. Every other call is recorded, as is one whose hook failed.
+ */
 export function call(m: Machine, callee: PyValue, args: PyValue[], kind: PyCall["kind"], kwargs?: PyDict): PyValue {
+  // Hooks know nothing of keyword arguments; a call with some stays a call.
+  if (kwargs === undefined || kwargs.size === 0) {
+    let data: PyValue | undefined;
+    try {
+      data = builtinReduce(callee, args, m.spend) ?? m.options.rebuild?.(callee, args, m.op);
+    } catch (e) {
+      m.calls.push(new PyCall(callee, args, kind, m.op, kwargs));
+      throw e;
+    }
+    if (data !== undefined) {
+      if (!inertArguments(args)) m.calls.push(new PyCall(callee, args, kind, m.op, kwargs));
+      return data;
+    }
+  }
   const c = new PyCall(callee, args, kind, m.op, kwargs);
   m.calls.push(c);
-  // Hooks know nothing of keyword arguments; a call with some stays a call.
   if (kwargs !== undefined && kwargs.size > 0) return c;
-  const builtin = builtinReduce(callee, args, m.spend);
-  if (builtin !== undefined) return builtin;
   const hook = m.options.reduce;
   if (hook) {
     const v = hook(callee, args, m.op);
     if (v !== undefined) return v;
   }
   return c;
+}
+
+/** Numbers, booleans, None, globals, tensors, storages, flat tuples of numbers and empty containers: nothing a judge reads. */
+function inertArguments(args: PyValue[]): boolean {
+  // Indexed loops: this runs for every tensor, often before the optimizing compiler has seen it.
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a === "string") return false;
+    if (a === null || typeof a !== "object" || a instanceof PyFloat || a instanceof Tensor || a instanceof StorageRef || a instanceof PyGlobal) continue;
+    if (a instanceof PyTuple || a instanceof PyList) {
+      const items = a.items;
+      for (let j = 0; j < items.length; j++) {
+        const x = items[j];
+        if (!(typeof x === "number" || typeof x === "bigint" || typeof x === "boolean" || x === null || x instanceof PyFloat)) return false;
+      }
+      continue;
+    }
+    if ((a instanceof PyDict && a.size === 0) || (a instanceof PySet && a.items.length === 0)) continue;
+    return false;
+  }
+  return true;
 }
 
 export function appendTo(m: Machine, target: PyValue, items: PyValue[]): void {
@@ -68,7 +106,7 @@ export function setItems(m: Machine, target: PyValue, items: PyValue[]): void {
   if (items.length === 0) return;
   if (items.length % 2 !== 0) throw m.fail("PICKLE_BAD_VALUE", "odd number of items for SETITEMS");
   if (target instanceof PyDict) {
-    for (let i = 0; i < items.length; i += 2) target.set(items[i]!, items[i + 1]!);
+    target.setMany(items);
     m.checkItems(target.size, "dict");
   } else if (target instanceof PyCall) {
     m.checkItems(target.dictItems.length + items.length / 2, "dict");
@@ -103,7 +141,7 @@ export function build(m: Machine, target: PyValue, state: PyValue): void {
     const parts = state instanceof PyTuple && state.items.length === 2 ? state.items : [state];
     for (const part of parts) {
       if (!(part instanceof PyDict)) continue;
-      for (const [k, v] of part.map) if (typeof k === "string") m.attributes.set(`${target.qualname}.${k}`, v);
+      for (const [k, v] of part.entries()) if (typeof k === "string") m.attributes.set(`${target.qualname}.${k}`, v);
     }
   }
 }

@@ -46,6 +46,9 @@ export class PyTuple {
   constructor(readonly items: PyValue[]) {}
 }
 
+/** CPython's empty tuple is a singleton; sharing ours saves an object per tensor (torch pickles three). */
+export const EMPTY_TUPLE: PyTuple = Object.freeze(new PyTuple(Object.freeze([]) as unknown as PyValue[])) as PyTuple;
+
 export class PySet {
   constructor(
     readonly items: PyValue[] = [],
@@ -56,27 +59,130 @@ export class PySet {
 /** Dict keys: str, int and None compare by value; anything else (tuple, float, ...) by identity. */
 export type PyKey = PyValue;
 
+/** Beyond this many entries a dict keeps a Map. */
+const SMALL_DICT = 8;
+
 export class PyDict {
-  readonly map = new Map<PyKey, PyValue>();
+  /**
+   * Up to SMALL_DICT entries, keys and values interleaved in one array of exactly their size: an
+   * optimizer holds a three-key dict per parameter (tens of thousands in a mixture-of-experts
+   * model), where a Map each took twice the memory. Beyond that, a Map; nothing until the first entry
+   * (every torch tensor carries an empty OrderedDict of hooks that nothing reads).
+   */
+  private flat: PyValue[] | undefined = undefined;
+  private big: Map<PyKey, PyValue> | undefined = undefined;
   /** "dict", "OrderedDict", "Counter", or "defaultdict"... as pickled. */
   constructor(readonly className: string = "dict") {}
+  /** The entries as a Map (from here on the dict keeps one). */
+  get map(): Map<PyKey, PyValue> {
+    if (!this.big) {
+      const m = new Map<PyKey, PyValue>();
+      const f = this.flat;
+      if (f) for (let i = 0; i < f.length; i += 2) m.set(f[i]!, f[i + 1]!);
+      this.big = m;
+      this.flat = undefined;
+    }
+    return this.big;
+  }
   get(key: PyKey): PyValue | undefined {
-    return this.map.get(normaliseKey(key));
+    const k = normaliseKey(key);
+    if (this.big) return this.big.get(k);
+    const i = this.find(k);
+    return i < 0 ? undefined : this.flat![i + 1];
   }
   has(key: PyKey): boolean {
-    return this.map.has(normaliseKey(key));
+    const k = normaliseKey(key);
+    return this.big ? this.big.has(k) : this.find(k) >= 0;
   }
   set(key: PyKey, value: PyValue): void {
-    this.map.set(normaliseKey(key), value);
+    const k = normaliseKey(key);
+    if (this.big) {
+      this.big.set(k, value);
+      return;
+    }
+    const i = this.find(k);
+    if (i >= 0) {
+      this.flat![i + 1] = value;
+      return;
+    }
+    const f = this.flat ?? [];
+    if (f.length >= SMALL_DICT * 2) {
+      this.map.set(k, value);
+      return;
+    }
+    const g: PyValue[] = new Array(f.length + 2);
+    for (let j = 0; j < f.length; j++) g[j] = f[j]!;
+    g[f.length] = k;
+    g[f.length + 1] = value;
+    this.flat = g;
+  }
+  /** SETITEMS' interleaved keys and values: a small dict grows once, not once per entry. */
+  setMany(items: PyValue[]): void {
+    const f = this.flat ?? [];
+    if (this.big || f.length + items.length > SMALL_DICT * 2) {
+      for (let i = 0; i < items.length; i += 2) this.set(items[i]!, items[i + 1]!);
+      return;
+    }
+    const g: PyValue[] = new Array(f.length + items.length);
+    let n = 0;
+    for (; n < f.length; n++) g[n] = f[n]!;
+    this.flat = g;
+    for (let i = 0; i < items.length; i += 2) {
+      const k = normaliseKey(items[i]!);
+      const at = this.find(k, n);
+      if (at >= 0) g[at + 1] = items[i + 1]!;
+      else {
+        g[n++] = k;
+        g[n++] = items[i + 1]!;
+      }
+    }
+    if (n < g.length) g.length = n; // keys repeated within `items` leave the end unused
+  }
+  /** The first value whose entry passes `test`, in order, without copying the entries (one call per optimizer parameter). */
+  findValue(test: (key: PyKey, value: PyValue) => boolean): PyValue | undefined {
+    if (this.big) {
+      for (const [k, v] of this.big) if (test(k, v)) return v;
+      return undefined;
+    }
+    const f = this.flat;
+    if (f) for (let i = 0; i < f.length; i += 2) if (test(f[i]!, f[i + 1]!)) return f[i + 1];
+    return undefined;
+  }
+  /** Every entry in order, without copying them. */
+  forEach(visit: (key: PyKey, value: PyValue) => void): void {
+    if (this.big) {
+      for (const [k, v] of this.big) visit(k, v);
+      return;
+    }
+    const f = this.flat;
+    if (f) for (let i = 0; i < f.length; i += 2) visit(f[i]!, f[i + 1]!);
   }
   keys(): PyKey[] {
-    return [...this.map.keys()];
+    if (this.big) return [...this.big.keys()];
+    const f = this.flat ?? [];
+    const out: PyKey[] = [];
+    for (let i = 0; i < f.length; i += 2) out.push(f[i]!);
+    return out;
   }
   entries(): [PyKey, PyValue][] {
-    return [...this.map.entries()];
+    if (this.big) return [...this.big.entries()];
+    const f = this.flat ?? [];
+    const out: [PyKey, PyValue][] = [];
+    for (let i = 0; i < f.length; i += 2) out.push([f[i]!, f[i + 1]!]);
+    return out;
   }
   get size(): number {
-    return this.map.size;
+    return this.big ? this.big.size : (this.flat?.length ?? 0) / 2;
+  }
+  /** The position of key `k` (already normalised) among the first `used` slots of `flat`, by the Map's SameValueZero. */
+  private find(k: PyKey, used = this.flat?.length ?? 0): number {
+    const f = this.flat;
+    if (!f) return -1;
+    for (let i = 0; i < used; i += 2) {
+      const x = f[i];
+      if (x === k || (x !== x && k !== k)) return i;
+    }
+    return -1;
   }
 }
 
@@ -85,20 +191,22 @@ function normaliseKey(key: PyKey): PyKey {
   if (typeof key === "bigint" && key >= BigInt(Number.MIN_SAFE_INTEGER) && key <= BigInt(Number.MAX_SAFE_INTEGER)) {
     return Number(key);
   }
-  if (key instanceof PyFloat && Number.isInteger(key.value)) return key.value; // Python: hash(3.0) == hash(3)
+  if (key instanceof PyFloat && Number.isInteger(key.value)) return key.value === 0 ? 0 : key.value; // Python: hash(3.0) == hash(3)
+  if (key === 0) return 0; // -0 is the key 0, as a Map stores it
   return key;
 }
 
 /** A reference to `module.name` as written by GLOBAL / STACK_GLOBAL / INST. Never resolved. */
 export class PyGlobal {
+  /** `module.name`, made once: rebuild hooks compare it for every call. */
+  readonly qualname: string;
   constructor(
     readonly module: string,
     readonly name: string,
     /** Byte offset of the opcode that named it, within the pickle. */
     readonly offset: number,
-  ) {}
-  get qualname(): string {
-    return `${this.module}.${this.name}`;
+  ) {
+    this.qualname = `${module}.${name}`;
   }
 }
 
@@ -155,7 +263,9 @@ export class Tensor {
     public isParameter = false,
   ) {}
   get numel(): number {
-    return this.shape.reduce((a, b) => a * b, 1);
+    let n = 1;
+    for (let i = 0; i < this.shape.length; i++) n *= this.shape[i]!;
+    return n;
   }
 }
 

@@ -2,6 +2,7 @@ import * as z from "zod";
 import { FormatError } from "../../core/errors.js";
 import { DTYPE_NAMES, safetensorsDtypeBits, safetensorsToTorchDtype, type SafetensorsDtype } from "./dtypes.js";
 import { scanHeaderJson } from "./jsonScan.js";
+import { parsePlainHeader } from "./plainHeader.js";
 
 /**
  * safetensors validation, rule for rule and in the order of the reference
@@ -117,6 +118,10 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
 
 /** Rule 5: the JSON and its shape. */
 function deserialize(text: string): { metadata: Record<string, string> | null; tensors: SafetensorsTensorInfo[] } {
+  const plain = parsePlainHeader(text, DTYPE_SET, (name, dtype, shape, begin, end): SafetensorsTensorInfo => ({
+    name, dtype, torchDtype: safetensorsToTorchDtype(dtype), shape, dataOffsets: [begin, end], bits: safetensorsDtypeBits(dtype),
+  }));
+  if (plain) return { metadata: plain.metadata, tensors: plain.entries };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -186,7 +191,10 @@ function parseMetadata(value: unknown): Record<string, string> | null {
 
 /** Rule 6, over tensors sorted by (begin, end) as the crate sorts them. Returns the last end. */
 function validateOffsets(tensors: SafetensorsTensorInfo[]): number {
-  const sorted = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
+  // Writers store tensors in offset order: sort only when they are not.
+  let inOrder = true;
+  for (let k = 1; k < tensors.length && inOrder; k++) inOrder = byOffsets(tensors[k - 1]!, tensors[k]!) <= 0;
+  const sorted = inOrder ? tensors : [...tensors].sort(byOffsets);
   let start = 0;
   let previous: string | undefined;
   for (const t of sorted) {
@@ -205,8 +213,12 @@ function validateOffsets(tensors: SafetensorsTensorInfo[]): number {
 
     // Exact in doubles while the product stays below 2^53 (every real tensor): no BigInt needed.
     let small = t.bits;
-    for (const d of t.shape) small *= d;
-    if (small <= Number.MAX_SAFE_INTEGER && t.shape.every((d) => d > 0)) {
+    let positive = true;
+    for (let k = 0; k < t.shape.length; k++) {
+      small *= t.shape[k]!;
+      positive &&= t.shape[k]! > 0;
+    }
+    if (small <= Number.MAX_SAFE_INTEGER && positive) {
       if (small % 8 === 0 && e - s === small / 8) continue;
     }
     // Same fold as the crate (usize::checked_mul), so a 0 after an overflowing prefix still overflows.
@@ -237,6 +249,10 @@ function validateOffsets(tensors: SafetensorsTensorInfo[]): number {
     }
   }
   return start;
+}
+
+function byOffsets(a: SafetensorsTensorInfo, b: SafetensorsTensorInfo): number {
+  return a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1];
 }
 
 function formatPath(path: PropertyKey[]): string {

@@ -53,8 +53,10 @@ export function dtypeFromName(name: string): string | undefined {
   return Object.hasOwn(SIZES, n) ? n : undefined;
 }
 
+const SIZE_OF = new Map(Object.entries(SIZES));
+
 export function itemSizeOf(dtype: string): number | undefined {
-  return Object.hasOwn(SIZES, dtype) ? SIZES[dtype] : undefined;
+  return SIZE_OF.get(dtype);
 }
 
 export function legacyStorage(className: string): DtypeInfo | undefined {

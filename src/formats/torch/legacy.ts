@@ -74,9 +74,7 @@ async function parseAll(file: ByteSource, bytes: Uint8Array, options: { pickleLi
   }
   const sys = decodePickle(bytes, proto.end, { limits });
   const rebuilder = new TorchRebuilder("main pickle");
-  const user = options.reduce;
-  const reduce: ReduceHook = (c, a, o) => rebuilder.reduce(c, a, o) ?? user?.(c, a, o);
-  const main = decodePickle(bytes, sys.end, { limits, persistentLoad: rebuilder.persistentLoad, reduce });
+  const main = decodePickle(bytes, sys.end, { limits, persistentLoad: rebuilder.persistentLoad, rebuild: rebuilder.reduce, reduce: options.reduce });
   const keysPickle = decodePickle(bytes, main.end, { limits });
   const keys = seqItems(keysPickle.value);
   if (!keys || !keys.every((k) => typeof k === "string")) {

@@ -2,20 +2,23 @@ import { FormatError } from "../../core/errors.js";
 import { RandomAccessFile } from "../../storage/local-file.js";
 import type { ByteSource } from "../../storage/types.js";
 import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js";
-import type { PyValue, StorageRef, Tensor } from "../pickle/values.js";
-import type { ZipArchive } from "../zip/central-directory.js";
-import { readEntry, smallRecordBytes } from "../zip/entry.js";
+import type { PyValue, Tensor } from "../pickle/values.js";
+import type { ZipArchive, ZipEntry } from "../zip/central-directory.js";
+import { readEntry } from "../zip/entry.js";
+import { SMALL_RECORD, smallRecordRange, smallRecordStart } from "../zip/local-header.js";
+import { readRanges } from "../../storage/ranges.js";
 import { isZipSignature } from "../zip/central-directory.js";
 import { decodeElements, itemSizeOf, type ElementValue } from "./dtypes.js";
 import { readLegacy, sysInfoLittleEndian } from "./legacy.js";
 import type { TorchProblem } from "./rebuild.js";
 import { isTarHeader, readTorchTar } from "./tar.js";
-import { readZipLayout, zipStorageLocation } from "./zip-layout.js";
+import { readZipLayout, storageRecord, zipStorageLocation } from "./zip-layout.js";
+import type { StorageTable } from "./storage-table.js";
 
 export { sniffFileKind, type FileKind } from "./sniff.js";
 export type { TorchProblem } from "./rebuild.js";
 export type { StorageLocation } from "./storage-location.js";
-import type { StorageLocation } from "./storage-location.js";
+import type { StorageLocation, StorageLocations } from "./storage-location.js";
 
 export interface TorchFile {
   path: string;
@@ -37,15 +40,20 @@ export interface TorchFile {
   /** Absolute file offset of the pickle's byte 0 when it is stored uncompressed (legacy: 0; tar: the member's data); undefined when deflated. */
   pickleOffset?: number;
   value: PyValue;
-  storages: Map<string, StorageRef>;
+  storages: StorageTable;
   /** Storage records located so far: all of them unless opened with storageHeaders "on-read". */
-  locations: Map<string, StorageLocation>;
+  locations: StorageLocations;
   /** Inconsistencies that leave the metadata readable: size mismatches, missing or truncated storages, out-of-bounds views. */
   problems: TorchProblem[];
   zip?: ZipArchive;
   /** The open file: `file.bytesRead` shows how little was read. */
   file: ByteSource;
   readValues(t: Tensor, max?: number): Promise<ElementValue[]>;
+  /**
+   * The first element of each tensor (undefined where it cannot be read), in one batched read of
+   * the small records that hold them: an optimizer's `step` of every parameter.
+   */
+  readFirstValues(ts: readonly Tensor[]): Promise<(ElementValue | undefined)[]>;
   close(): Promise<void>;
 }
 
@@ -61,6 +69,8 @@ export interface OpenTorchOptions {
    * mode reads a few small storages of hundreds, and on a network file system each read is a round trip.
    */
   storageHeaders?: "all" | "on-read";
+  /** Zip only: read torch's tensor-rebuild opcodes in one step (fast-tensor.ts); false runs them one by one (tests compare both). */
+  tensorSequence?: boolean;
 }
 
 /** readValues default: enough to show a tensor, never a whole large one. */
@@ -80,6 +90,7 @@ export async function openTorchFile(path: string, options: OpenTorchOptions = {}
         isTorchScript: r.isTorchScript, pickle: r.pickle, pickleName: r.pickleName, pickleOffset: r.pickleOffset, value: r.pickle.value, storages: r.rebuilder.storages,
         locations: r.locations, problems: r.problems, zip: r.zip,
         readValues: (t, max) => readValues(file, tf, t, max),
+        readFirstValues: (ts) => readFirstValues(file, tf, ts),
       };
       return tf;
     }
@@ -92,6 +103,7 @@ export async function openTorchFile(path: string, options: OpenTorchOptions = {}
         isTorchScript: false, pickle: r.pickle, pickleName: `tar member "pickle"`, pickleOffset: r.pickleOffset, value: r.pickle.value, storages: r.rebuilder.storages,
         locations: r.locations, problems: r.problems,
         readValues: (t, max) => readValues(file, tf, t, max),
+        readFirstValues: (ts) => readFirstValues(file, tf, ts),
       };
       return tf;
     }
@@ -101,6 +113,7 @@ export async function openTorchFile(path: string, options: OpenTorchOptions = {}
       isTorchScript: false, pickle: r.pickle, pickleName: "main pickle", pickleOffset: 0, value: r.pickle.value, storages: r.rebuilder.storages,
       locations: r.locations, problems: r.problems,
       readValues: (t, max) => readValues(file, tf, t, max),
+      readFirstValues: (ts) => readFirstValues(file, tf, ts),
     };
     return tf;
   } catch (e) {
@@ -170,14 +183,65 @@ async function readValues(file: ByteSource, tf: TorchFile, t: Tensor, max = DEFA
   if (loc.compressed) {
     bytes = gather(await inflate(tf, loc), 0);
   } else if ((hi - lo + 1) * size <= MAX_SPAN) {
-    const entry = tf.zip ? storageEntry(tf, key) : undefined;
-    const small = entry && smallRecordBytes(entry);
-    bytes = gather(small ? small.subarray(lo * size, (hi + 1) * size) : await file.read(loc.offset + lo * size, (hi - lo + 1) * size, `storage ${key}`), lo);
+    bytes = gather(await file.read(loc.offset + lo * size, (hi - lo + 1) * size, `storage ${key}`), lo);
   } else {
     bytes = new Uint8Array(n * size);
     for (let i = 0; i < n; i++) bytes.set(await file.read(loc.offset + indices[i]! * size, size, `storage ${key}`), i * size);
   }
   return decodeElements(bytes, t.dtype, n, tf.byteOrder);
+}
+
+/**
+ * Small stored zip records are read with their local headers, all of them in one readRanges call
+ * (adjacent ones merge into one read); anything else goes through readValues one by one.
+ */
+async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Tensor[]): Promise<(ElementValue | undefined)[]> {
+  const out: (ElementValue | undefined)[] = new Array(ts.length).fill(undefined);
+  const zip = tf.zip;
+  const small: number[] = [];
+  const records: number[] = [];
+  const dataPrefix = tf.archivePrefix ? `${tf.archivePrefix}/data/` : "data/";
+  for (let k = 0; k < ts.length; k++) {
+    const i = zip && ts[k]!.numel > 0 ? storageRecord(zip, dataPrefix, ts[k]!.storage.key) : -1;
+    if (zip && i >= 0 && zip.method[i] === 0 && zip.compressedSize[i]! <= SMALL_RECORD && zip.compressedSize[i] === zip.uncompressedSize[i]) {
+      small.push(k);
+      records.push(i);
+    } else {
+      out[k] = await readValues(file, tf, ts[k]!, 1).then((v) => v[0], () => undefined);
+    }
+  }
+  if (!zip || small.length === 0) return out;
+  // A record whose local header was read already (--deep reads them all) needs only its bytes.
+  const known = (i: number) => zip.dataOffset[i]! >= 0;
+  const ranges = records.map((i) => (known(i) ? { offset: zip.dataOffset[i]!, length: zip.compressedSize[i]! } : smallRecordRange(zip, i)));
+  let got: Buffer[] | undefined;
+  try {
+    got = await readRanges(file, ranges, "small storage records");
+  } catch {
+    got = undefined; // one by one below, so each failure stays with its tensor
+  }
+  for (let m = 0; m < small.length; m++) {
+    const t = ts[small[m]!]!;
+    const i = records[m]!;
+    try {
+      // A range that started at the data holds only the data; one that started at the local header, the header first.
+      const start = !got ? -1 : ranges[m]!.offset === zip.dataOffset[i] ? 0 : smallRecordStart(zip, i, got[m]!);
+      out[small[m]!] = start >= 0 ? firstElement(got![m]!, start, zip.compressedSize[i]!, t, tf.byteOrder) : (await readValues(file, tf, t, 1))[0];
+    } catch {
+      out[small[m]!] = undefined;
+    }
+  }
+  return out;
+}
+
+/** Element 0 of `t` in row-major order is storage element `storageOffset`, in the record's `length` bytes at `start` of `bytes`. */
+function firstElement(bytes: Buffer, start: number, length: number, t: Tensor, byteOrder: "little" | "big"): ElementValue | undefined {
+  const size = itemSizeOf(t.dtype);
+  if (size === undefined || (t.storageOffset + 1) * size > length) return undefined;
+  const at = start + t.storageOffset * size;
+  // An optimizer's step is a float32: read it directly, without a view and an array per value.
+  if (t.dtype === "float32" && byteOrder === "little") return bytes.readFloatLE(at);
+  return decodeElements(bytes.subarray(at, at + size), t.dtype, 1, byteOrder)[0];
 }
 
 /** A zip storage not located when the file was opened (storageHeaders "on-read"). */
@@ -189,9 +253,10 @@ async function locateOnRead(tf: TorchFile, key: string): Promise<StorageLocation
   return loc;
 }
 
-function storageEntry(tf: TorchFile, key: string) {
-  const prefix = tf.archivePrefix ? `${tf.archivePrefix}/` : "";
-  return tf.zip?.byName.get(`${prefix}data/${key}`);
+function storageEntry(tf: TorchFile, key: string): ZipEntry | undefined {
+  if (!tf.zip) return undefined;
+  const i = storageRecord(tf.zip, tf.archivePrefix ? `${tf.archivePrefix}/data/` : "data/", key);
+  return i < 0 ? undefined : tf.zip.entry(i);
 }
 
 async function inflate(tf: TorchFile, loc: StorageLocation): Promise<Uint8Array> {

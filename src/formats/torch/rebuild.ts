@@ -2,6 +2,7 @@ import { FormatError } from "../../core/errors.js";
 import type { ReduceHook } from "../pickle/types.js";
 import { PyGlobal, PyPersistent, PyTuple, StorageRef, Tensor, isInt, seqItems, type PyValue } from "../pickle/values.js";
 import { dtypeFromName, itemSizeOf, legacyStorage } from "./dtypes.js";
+import { StorageTable } from "./storage-table.js";
 
 /**
  * Turns torch's persistent ids and tensor-rebuild calls into inert StorageRef
@@ -16,11 +17,16 @@ export interface TorchProblem { code: string; message: string; key?: string; off
 export interface StorageView { root: StorageRef; offset: number }
 
 const STORAGE_MODULES = new Set(["torch", "torch.cuda", "torch.storage"]);
+const UNTYPED = { dtype: "uint8", itemSize: 1 };
 
 export class TorchRebuilder {
-  readonly storages = new Map<string, StorageRef>();
+  readonly storages = new StorageTable();
   readonly views = new Map<string, StorageView>();
   readonly problems: TorchProblem[] = [];
+  private lastType: PyGlobal | undefined = undefined;
+  private lastInfo: { dtype: string; itemSize: number } | undefined = undefined;
+  /** Tensors of one model share a handful of shapes and strides: one array each (never mutated). */
+  private readonly shapes = new ShapeCache();
   /** Where offsets come from, for messages ("data.pkl", "main pickle"). */
   constructor(private readonly where: string) {}
 
@@ -28,8 +34,8 @@ export class TorchRebuilder {
     const items = seqItems(pid);
     if (!items || items[0] !== "storage") return new PyPersistent(pid);
     if (items.length < 5 || items.length > 6) throw this.bad(`storage persistent id has ${items.length} fields, expected 5 (zip) or 6 (legacy)`, offset);
-    const [, type, rawKey, location, numel, view] = items;
-    const root = this.storage(type, rawKey, location, numel, offset);
+    const root = this.storage(items[1], items[2], items[3], items[4], offset);
+    const view = items[5];
     if (view === undefined || view === null) return root;
     return this.view(root, view, offset);
   };
@@ -38,7 +44,9 @@ export class TorchRebuilder {
     if (!(type instanceof PyGlobal) || !STORAGE_MODULES.has(type.module)) {
       throw this.bad(`storage type must be a torch storage class, got ${describe(type)}`, offset);
     }
-    const info = type.name === "UntypedStorage" ? { dtype: "uint8", itemSize: 1 } : legacyStorage(type.name);
+    // Every tensor names the same (memoized) storage class global: look it up once.
+    if (type !== this.lastType) [this.lastType, this.lastInfo] = [type, type.name === "UntypedStorage" ? UNTYPED : legacyStorage(type.name)];
+    const info = this.lastInfo;
     if (!info) throw this.bad(`unknown storage type ${type.qualname}`, offset);
     const key = typeof rawKey === "string" ? rawKey : isInt(rawKey) ? String(rawKey) : undefined;
     if (key === undefined) throw this.bad(`storage key must be a string, got ${describe(rawKey)}`, offset);
@@ -125,16 +133,42 @@ export class TorchRebuilder {
   /** storage, offset, size, stride[, ..., requires_grad at `gradAt`]. */
   private tensor(args: PyValue[], offset: number, minArgs: number, dtype: string | undefined, gradAt = 4): Tensor {
     if (args.length < minArgs) throw this.badTensor(`tensor rebuild has ${args.length} arguments, expected at least ${minArgs}`, offset);
-    const [storage, rawOffset, rawSize, rawStride] = args;
+    const storage = args[0];
+    const rawOffset = args[1];
+    const rawSize = args[2];
+    const rawStride = args[3];
     if (!(storage instanceof StorageRef)) throw this.badTensor(`tensor rebuild expects a storage, got ${describe(storage)}`, offset);
     const storageOffset = safeInt(rawOffset);
     if (storageOffset === undefined || storageOffset < 0) throw this.badTensor(`storage offset must be a non-negative integer, got ${describe(rawOffset)}`, offset);
-    const shape = intList(rawSize);
-    const stride = intList(rawStride);
+    const shape = this.shapes.intList(rawSize);
+    const stride = this.shapes.intList(rawStride);
     if (!shape || !stride || shape.length !== stride.length) {
       throw this.badTensor(`size ${describe(rawSize)} and stride ${describe(rawStride)} must be tuples of non-negative integers of the same length`, offset);
     }
     const requiresGrad = args.length > gradAt ? this.bool(args[gradAt], offset) : false;
+    return this.build(storage, storageOffset, shape, stride, requiresGrad, dtype, offset);
+  }
+
+  /**
+   * `_rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks)` from its parts, as the
+   * tensor-sequence fast path read them (fast-tensor.ts): the same tensor and the same problems as
+   * the call. The caller has checked what the call would throw on (see fastTensorParts).
+   */
+  tensorFromParts(storage: StorageRef, storageOffset: number, size: number[], stride: number[], rank: number, requiresGrad: boolean, offset: number): Tensor {
+    return this.build(storage, storageOffset, this.shapes.fromNumbers(size, rank), this.shapes.fromNumbers(stride, rank), requiresGrad, undefined, offset);
+  }
+
+  /** A storage from the fields of its persistent id `('storage', type, key, location, numel)`, as persistentLoad makes it. */
+  storageFromParts(type: PyValue, key: PyValue, location: PyValue, numel: PyValue, offset: number): StorageRef {
+    return this.storage(type, key, location, numel, offset);
+  }
+
+  /** Whether `type` names a storage class persistentLoad accepts (so storageFromParts cannot throw for it). */
+  isStorageClass(type: PyValue): boolean {
+    return type instanceof PyGlobal && STORAGE_MODULES.has(type.module) && (type.name === "UntypedStorage" || legacyStorage(type.name) !== undefined);
+  }
+
+  private build(storage: StorageRef, storageOffset: number, shape: number[], stride: number[], requiresGrad: boolean, dtype: string | undefined, offset: number): Tensor {
     const dt = dtype ?? storage.dtype;
     const itemSize = itemSizeOf(dt) ?? 1;
     // Plain numbers while exact (the common case, and fast); BigInt only when a hostile shape overflows them.
@@ -168,6 +202,53 @@ export class TorchRebuilder {
   }
 }
 
+/**
+ * The last few distinct integer lists seen, compared element by element: a mixture-of-experts
+ * optimizer state repeats three or four shapes hundreds of thousands of times, and an array per
+ * tensor was a fifth of the memory its metadata took.
+ */
+class ShapeCache {
+  private readonly recent: number[][] = [];
+  private next = 0;
+
+  /** The first `n` of `items` (non-negative safe integers), as one of the recent lists when it equals one, else a copy (the caller reuses `items`). */
+  fromNumbers(items: number[], n: number): number[] {
+    for (let i = 0; i < this.recent.length; i++) if (samePrefix(this.recent[i]!, items, n)) return this.recent[i]!;
+    const list = items.slice(0, n);
+    if (this.recent.length < SHAPE_CACHE_SIZE) this.recent.push(list);
+    else this.recent[this.next++ % SHAPE_CACHE_SIZE] = list;
+    return list;
+  }
+
+  /** intList(v), as one of the recent lists when it equals one (compared before any copy is made). */
+  intList(v: PyValue | undefined): number[] | undefined {
+    const items = seqItems(v);
+    if (!items) return undefined;
+    for (let i = 0; i < this.recent.length; i++) if (sameList(this.recent[i]!, items)) return this.recent[i];
+    const list = intList(v);
+    if (list === undefined) return undefined;
+    if (this.recent.length < SHAPE_CACHE_SIZE) this.recent.push(list);
+    else this.recent[this.next++ % SHAPE_CACHE_SIZE] = list;
+    return list;
+  }
+}
+
+const SHAPE_CACHE_SIZE = 16;
+
+/** `a` is the first `n` numbers of `b`. */
+function samePrefix(a: number[], b: number[], n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** `b` holds exactly the numbers of `a` (plain numbers only: a bigint or a float is never a cached list's). */
+function sameList(a: number[], b: PyValue[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function bigExtent(storageOffset: number, shape: number[], stride: number[], itemSize: number): bigint {
   let last = BigInt(storageOffset);
   for (let d = 0; d < shape.length; d++) last += BigInt(Math.max(shape[d]! - 1, 0)) * BigInt(stride[d]!);
@@ -184,8 +265,8 @@ function intList(v: PyValue | undefined): number[] | undefined {
   const items = seqItems(v);
   if (!items) return undefined;
   const out: number[] = [];
-  for (const it of items) {
-    const n = safeInt(it);
+  for (let i = 0; i < items.length; i++) {
+    const n = safeInt(items[i]);
     if (n === undefined || n < 0) return undefined;
     out.push(n);
   }

@@ -50,11 +50,11 @@ export async function sniffOpen(f: ByteSource): Promise<{ kind: FileKind; detail
 async function sniffZip(f: ByteSource): Promise<{ kind: FileKind; detail: string }> {
   try {
     const zip = await readZip(f);
-    const first = zip.entries[0]?.name ?? "";
+    const first = zip.count > 0 ? zip.nameOf(0) : "";
     const slash = first.indexOf("/");
     const pkl = slash < 0 ? "data.pkl" : `${first.slice(0, slash)}/data.pkl`;
-    if (zip.byName.has(pkl)) return { kind: "torch-zip", detail: `a zip archive with ${pkl} (${zip.entries.length} entries)` };
-    return { kind: "zip", detail: `a zip archive with ${zip.entries.length} entries and no ${pkl}` };
+    if (zip.has(pkl)) return { kind: "torch-zip", detail: `a zip archive with ${pkl} (${zip.count} entries)` };
+    return { kind: "zip", detail: `a zip archive with ${zip.count} entries and no ${pkl}` };
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
     return { kind: "zip", detail: `starts like a zip but its central directory is unreadable: ${e.message}` };

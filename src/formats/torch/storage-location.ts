@@ -6,3 +6,8 @@ export interface StorageLocation {
   length: number;
   compressed: boolean;
 }
+
+/** Where located storages are, by key: a Map for legacy files, a view over the zip's columns for zip files. */
+export interface StorageLocations extends ReadonlyMap<string, StorageLocation> {
+  set(key: string, location: StorageLocation): unknown;
+}

@@ -187,10 +187,9 @@ export async function readTorchTar(file: ByteSource, options: Options): Promise<
   }
   const rebuilder = new TorchRebuilder(`tar member "pickle"`);
   for (const [k, v] of objects) if (v instanceof StorageRef) rebuilder.storages.set(k, v);
-  const user = options.reduce;
   let inline = 0;
   let missing = 0;
-  const reduce: ReduceHook = (c, a, o) => {
+  const rebuild: ReduceHook = (c, a, o) => {
     // Hand-made tar files (burn's test data) pass the storage as a plain ('storage', type, key, location, numel)
     // tuple instead of a persistent id. torch.load would fail on them; we read them as such tools do, and say so.
     const first = a[0];
@@ -200,7 +199,7 @@ export async function readTorchTar(file: ByteSource, options: Options): Promise<
       }
       a = [rebuilder.persistentLoad(first, o), ...a.slice(1)];
     }
-    return rebuilder.reduce(c, a, o) ?? user?.(c, a, o);
+    return rebuilder.reduce(c, a, o);
   };
   const persistentLoad = (pid: PyValue, offset: number): PyValue => {
     if (seqItems(pid)) return rebuilder.persistentLoad(pid, offset);
@@ -213,7 +212,7 @@ export async function readTorchTar(file: ByteSource, options: Options): Promise<
   };
   let main: DecodedPickle;
   try {
-    main = decodePickle(bytes, 0, { limits, persistentLoad, reduce });
+    main = decodePickle(bytes, 0, { limits, persistentLoad, rebuild, reduce: options.reduce });
   } catch (e) {
     if (e instanceof PickleError) {
       e.partial = { globals: [...e.partial.globals, ...aux.globals], calls: [...e.partial.calls, ...aux.calls], builds: [...e.partial.builds, ...aux.builds] };

@@ -3,9 +3,12 @@ import { decodePickle } from "../pickle/decoder.js";
 import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js";
 import type { ByteSource } from "../../storage/types.js";
 import { readZip, type ZipArchive, type ZipEntry } from "../zip/central-directory.js";
-import { entryDataOffset, prefetchDataOffsets, readEntry } from "../zip/entry.js";
+import { entryDataOffset, readEntry } from "../zip/entry.js";
+import { dataOffsetAt, prefetchDataOffsets } from "../zip/local-header.js";
+import { TensorSequence } from "./fast-tensor.js";
 import { TorchRebuilder, type TorchProblem } from "./rebuild.js";
-import type { StorageLocation } from "./storage-location.js";
+import type { StorageLocation, StorageLocations } from "./storage-location.js";
+import type { StorageTable } from "./storage-table.js";
 
 /**
  * torch.save's zip layout: `<prefix>/data.pkl`, `<prefix>/data/<key>`,
@@ -25,45 +28,44 @@ export interface ZipLayoutResult {
   pickleName: string;
   pickleOffset?: number;
   rebuilder: TorchRebuilder;
-  locations: Map<string, StorageLocation>;
+  locations: StorageLocations;
   problems: TorchProblem[];
 }
 
 export async function readZipLayout(
   file: ByteSource,
-  options: { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook; storageHeaders?: "all" | "on-read" },
+  options: { pickleLimits?: Partial<PickleLimits>; reduce?: ReduceHook; storageHeaders?: "all" | "on-read"; tensorSequence?: boolean },
 ): Promise<ZipLayoutResult> {
   const zip = await readZip(file);
   const problems: TorchProblem[] = [];
-  const first = zip.entries[0];
-  if (!first) throw new FormatError("TORCH_NO_DATA_PKL", "the zip archive is empty: no data.pkl");
+  if (zip.count === 0) throw new FormatError("TORCH_NO_DATA_PKL", "the zip archive is empty: no data.pkl");
+  const first = zip.entry(0);
   const slash = first.name.indexOf("/");
   // torch refuses a first entry without a folder; we still read such an archive so its pickle gets checked.
   const prefix = slash < 0 ? "" : first.name.slice(0, slash);
   const p = (rec: string) => (prefix ? `${prefix}/${rec}` : rec);
   if (slash < 0) problems.push({ code: "TORCH_BAD_LAYOUT", message: `the first zip entry ${JSON.stringify(first.name)} is not inside a folder: torch.load would refuse this archive` });
-  const outside = zip.entries.filter((e) => !e.name.startsWith(prefix ? `${prefix}/` : ""));
-  if (prefix && outside.length > 0) {
-    problems.push({ code: "TORCH_BAD_LAYOUT", message: `${outside.length} zip entries lie outside the ${JSON.stringify(prefix)} folder (first: ${JSON.stringify(outside[0]!.name)}); recent torch refuses such archives` });
+  const outside = entriesOutside(zip, prefix ? `${prefix}/` : "", p("data/"));
+  if (outside.count > 0) {
+    problems.push({ code: "TORCH_BAD_LAYOUT", message: `${outside.count} zip entries lie outside the ${JSON.stringify(prefix)} folder (first: ${JSON.stringify(zip.nameOf(outside.first))}); recent torch refuses such archives` });
   }
-  const pklEntry = zip.byName.get(p("data.pkl"));
+  const pklEntry = zip.find(p("data.pkl"));
   if (!pklEntry) throw new FormatError("TORCH_NO_DATA_PKL", `the zip has no ${JSON.stringify(p("data.pkl"))} (folder taken from the first entry, ${JSON.stringify(first.name)})`);
 
-  const byteOrder = await readByteOrder(zip, zip.byName.get(p("byteorder")));
-  const formatVersion = await readVersion(zip, zip.byName.get(p(".data/version")) ?? zip.byName.get(p("version")), problems);
+  const byteOrder = await readByteOrder(zip, zip.find(p("byteorder")));
+  const formatVersion = await readVersion(zip, zip.find(p(".data/version")) ?? zip.find(p("version")), problems);
 
   const bytes = await readEntry(zip, pklEntry, MAX_DATA_PKL);
   const rebuilder = new TorchRebuilder(p("data.pkl"));
-  const user = options.reduce;
-  const reduce: ReduceHook = (c, a, o) => rebuilder.reduce(c, a, o) ?? user?.(c, a, o);
-  const pickle = decodePickle(bytes, 0, { limits: options.pickleLimits, persistentLoad: rebuilder.persistentLoad, reduce });
+  const sequence = new TensorSequence(rebuilder, options.tensorSequence !== false);
+  const pickle = decodePickle(bytes, 0, { limits: options.pickleLimits, persistentLoad: rebuilder.persistentLoad, rebuild: rebuilder.reduce, reduce: options.reduce, sequence });
   problems.push(...rebuilder.problems);
   if (pickle.end < bytes.length) {
     problems.push({ code: "TORCH_TRAILING_BYTES", message: `${bytes.length - pickle.end} bytes follow the STOP of ${p("data.pkl")} (at byte ${pickle.end}); torch ignores them`, offset: pickle.end });
   }
   const locations = await locateStorages(zip, p, rebuilder, problems, options.storageHeaders !== "on-read");
   const pickleOffset = pklEntry.method === 0 ? await entryDataOffset(zip, pklEntry) : undefined;
-  return { zip, prefix, byteOrder, formatVersion, isTorchScript: zip.byName.has(p("constants.pkl")), pickle, pickleName: pklEntry.name, pickleOffset, rebuilder, locations, problems };
+  return { zip, prefix, byteOrder, formatVersion, isTorchScript: zip.has(p("constants.pkl")), pickle, pickleName: pklEntry.name, pickleOffset, rebuilder, locations, problems };
 }
 
 async function readSmall(zip: ZipArchive, e: ZipEntry): Promise<string> {
@@ -97,34 +99,171 @@ async function readVersion(zip: ZipArchive, e: ZipEntry | undefined, problems: T
  * check): the central directory says so. With `headers`, every record's local header is read too,
  * for its data offset; without, that waits until a record is read (zipStorageLocation).
  */
-async function locateStorages(zip: ZipArchive, p: (rec: string) => string, rb: TorchRebuilder, problems: TorchProblem[], headers: boolean): Promise<Map<string, StorageLocation>> {
-  const locations = new Map<string, StorageLocation>();
-  const refs = [...rb.storages.values()];
-  if (headers) await prefetchDataOffsets(zip, refs.flatMap((r) => zip.byName.get(p(`data/${r.key}`)) ?? []));
-  // A plain loop: after the prefetch, every offset is known unless its local header is bad.
-  for (const ref of refs) {
-    const name = p(`data/${ref.key}`);
-    const e = zip.byName.get(name);
-    if (!e) {
-      problems.push({ code: "TORCH_STORAGE_MISSING", message: `the pickle references storage ${ref.key} but the archive has no ${JSON.stringify(name)}`, key: ref.key });
+async function locateStorages(zip: ZipArchive, p: (rec: string) => string, rb: TorchRebuilder, problems: TorchProblem[], headers: boolean): Promise<StorageLocations> {
+  const dataPrefix = p("data/");
+  // One hash lookup per storage on the record columns: no name string, no entry object (a
+  // mixture-of-experts optimizer state has hundreds of thousands of storages).
+  const found: { key: string; record: number }[] = [];
+  for (const ref of rb.storages.values()) {
+    const i = storageRecord(zip, dataPrefix, ref.key);
+    if (i < 0) {
+      problems.push({ code: "TORCH_STORAGE_MISSING", message: `the pickle references storage ${ref.key} but the archive has no ${JSON.stringify(dataPrefix + ref.key)}`, key: ref.key });
       continue;
     }
-    if (e.uncompressedSize !== ref.nbytes) {
-      problems.push({ code: "TORCH_STORAGE_SIZE_MISMATCH", message: `${JSON.stringify(name)} holds ${e.uncompressedSize} bytes but the pickle describes ${ref.numel} x ${ref.dtype} = ${ref.nbytes} bytes`, key: ref.key });
+    if (zip.uncompressedSize[i] !== ref.nbytes) {
+      problems.push({ code: "TORCH_STORAGE_SIZE_MISMATCH", message: `${JSON.stringify(dataPrefix + ref.key)} holds ${zip.uncompressedSize[i]} bytes but the pickle describes ${ref.numel} x ${ref.dtype} = ${ref.nbytes} bytes`, key: ref.key });
     }
-    if (!headers) continue;
-    try {
-      locations.set(ref.key, await zipStorageLocation(zip, e, ref.key));
-    } catch (err) {
-      if (!(err instanceof FormatError)) throw err;
-      problems.push({ code: err.code, message: err.message, key: ref.key, offset: err.offset });
+    if (headers) found.push({ key: ref.key, record: i });
+  }
+  if (headers) {
+    await prefetchDataOffsets(zip, found.map((f) => f.record));
+    // After the prefetch every offset is known unless its local header is bad: read that one again for the precise error.
+    for (const f of found) {
+      if (zip.dataOffset[f.record]! >= 0) continue;
+      try {
+        await dataOffsetAt(zip, f.record);
+      } catch (err) {
+        if (!(err instanceof FormatError)) throw err;
+        problems.push({ code: err.code, message: err.message, key: f.key, offset: err.offset });
+      }
     }
   }
-  return locations;
+  return new ZipLocations(zip, dataPrefix, rb.storages);
 }
 
 /** Where a storage record's bytes are: its local header is read (once) and checked against the central directory. */
 export async function zipStorageLocation(zip: ZipArchive, e: ZipEntry, key: string): Promise<StorageLocation> {
-  const offset = await entryDataOffset(zip, e); // from its cache when the prefetch read the header
+  const offset = await entryDataOffset(zip, e);
   return { key, offset, length: e.method === 0 ? e.uncompressedSize : e.compressedSize, compressed: e.method !== 0 };
+}
+
+/**
+ * The located storages of a zip, read off the record columns: a storage is located once its record's
+ * local header was read and checked. Nothing per storage is kept beyond the columns.
+ */
+class ZipLocations implements StorageLocations {
+  constructor(
+    private readonly zip: ZipArchive,
+    private readonly dataPrefix: string,
+    private readonly storages: StorageTable,
+  ) {}
+
+  get(key: string): StorageLocation | undefined {
+    if (!this.storages.has(key)) return undefined;
+    const i = storageRecord(this.zip, this.dataPrefix, key);
+    if (i < 0 || this.zip.dataOffset[i]! < 0) return undefined;
+    const stored = this.zip.method[i] === 0;
+    return { key, offset: this.zip.dataOffset[i]!, length: stored ? this.zip.uncompressedSize[i]! : this.zip.compressedSize[i]!, compressed: !stored };
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /** Locating a record keeps its offset in the columns already. */
+  set(): this {
+    return this;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const key of this.storages.keys()) if (this.has(key)) n++;
+    return n;
+  }
+
+  *entries(): IterableIterator<[string, StorageLocation]> {
+    for (const key of this.storages.keys()) {
+      const loc = this.get(key);
+      if (loc) yield [key, loc];
+    }
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  *values(): IterableIterator<StorageLocation> {
+    for (const [, loc] of this.entries()) yield loc;
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, StorageLocation]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: StorageLocation, key: string, map: ReadonlyMap<string, StorageLocation>) => void): void {
+    for (const [key, loc] of this.entries()) fn(loc, key, this);
+  }
+}
+
+/**
+ * How many entries' names do not start with `folder`, and the first of them (-1: none); in the same
+ * pass over the names (hundreds of thousands in a mixture-of-experts state), the index of
+ * `dataPrefix` + number records that storageRecord reads.
+ */
+function entriesOutside(zip: ZipArchive, folder: string, dataPrefix: string): { count: number; first: number } {
+  let count = 0;
+  let first = -1;
+  const ascii = !/[^\x00-\x7f]/.test(folder + dataPrefix) && dataPrefix.startsWith(folder);
+  const records = new Int32Array(zip.count * 2 + 1);
+  for (let i = 0; i < zip.count; i++) {
+    const inside = folder === "" || (ascii ? zip.nameStartsWith(i, folder) : zip.nameOf(i).startsWith(folder));
+    if (!inside) {
+      if (count++ === 0) first = i;
+    } else if (ascii) numberRecord(zip, i, dataPrefix, records);
+  }
+  if (ascii) numbered.set(zip, { prefix: dataPrefix, records });
+  return { count, first };
+}
+
+/**
+ * The record of storage `key` (named `dataPrefix + key`), or -1. torch names its storage records
+ * `data/0`, `data/1`, ...: one sequential pass over the central directory indexes those by number
+ * (hundreds of thousands of hash lookups into a large table were slower than the pass); any other
+ * key is looked up by name.
+ */
+export function storageRecord(zip: ZipArchive, dataPrefix: string, key: string): number {
+  let index = numbered.get(zip);
+  if (index?.prefix !== dataPrefix) {
+    const records = new Int32Array(zip.count * 2 + 1);
+    if (!/[^\x00-\x7f]/.test(dataPrefix)) for (let i = 0; i < zip.count; i++) numberRecord(zip, i, dataPrefix, records);
+    index = { prefix: dataPrefix, records };
+    numbered.set(zip, index);
+  }
+  const k = decimal(key);
+  if (k >= 0 && k < index.records.length) {
+    const i = index.records[k]! - 1;
+    if (i >= 0) return i;
+  }
+  return zip.indexOf(dataPrefix, key);
+}
+
+const numbered = new WeakMap<ZipArchive, { prefix: string; records: Int32Array }>();
+
+/** records[k] = 1 + i when record i is named `prefix + k` (k a canonical decimal below records.length; prefix ASCII). */
+function numberRecord(zip: ZipArchive, i: number, prefix: string, records: Int32Array): void {
+  if (!zip.nameStartsWith(i, prefix)) return;
+  const d = zip.directory;
+  const from = zip.nameAt[i]! + prefix.length;
+  const to = zip.nameAt[i]! + zip.nameLength[i]!;
+  if (to === from || to - from > 9 || (to - from > 1 && d[from] === 0x30)) return;
+  let k = 0;
+  for (let p = from; p < to; p++) {
+    const c = d[p]! - 0x30;
+    if (c < 0 || c > 9) return;
+    k = k * 10 + c;
+  }
+  if (k < records.length && records[k] === 0) records[k] = i + 1;
+}
+
+/** A canonical decimal ("0", "17"; not "017") as a number below 10^9, else -1. */
+function decimal(key: string): number {
+  const n = key.length;
+  if (n === 0 || n > 9 || (n > 1 && key.charCodeAt(0) === 0x30)) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
 }

@@ -1,28 +1,14 @@
 import { FormatError } from "../../core/errors.js";
 import type { ByteSource } from "../../storage/types.js";
+import { decodeName, ZipArchive, type ZipColumns } from "./archive.js";
+
+export { ZipArchive, type ZipEntry } from "./archive.js";
 
 /**
  * Reads a zip's central directory with a handful of positioned reads: the
  * tail (to find the end record), the ZIP64 records, then the directory itself.
  * Entry data is never touched here; see entry.ts.
  */
-
-export interface ZipEntry {
-  name: string;
-  method: number;
-  flags: number;
-  crc32: number;
-  compressedSize: number;
-  uncompressedSize: number;
-  localHeaderOffset: number;
-}
-
-export interface ZipArchive {
-  file: ByteSource;
-  entries: ZipEntry[];
-  byName: Map<string, ZipEntry>;
-  comment?: string;
-}
 
 const EOCD_SIG = 0x06054b50;
 const EOCD64_SIG = 0x06064b50;
@@ -36,9 +22,6 @@ const CDH_SIZE = 46;
 const TAIL_SCAN = EOCD_SIZE + 0xffff + LOCATOR_SIZE;
 /** A central directory larger than this is refused rather than read into memory (~4M torch entries). */
 export const MAX_CENTRAL_DIRECTORY = 512 * 1024 * 1024;
-
-/** Raw name bytes, kept out of the public entry so the local-header check compares bytes, not lossy decodings. */
-export const entryNameBytes = new WeakMap<ZipEntry, Uint8Array>();
 
 export function isZipSignature(first4: Uint8Array): boolean {
   return first4.length >= 4 && first4[0] === 0x50 && first4[1] === 0x4b && first4[2] === 0x03 && first4[3] === 0x04;
@@ -77,19 +60,12 @@ async function parseZip(file: ByteSource): Promise<ZipArchive> {
     throw new FormatError("ZIP_BAD_CENTRAL_DIRECTORY", `central directory of ${cdSize} bytes exceeds the ${MAX_CENTRAL_DIRECTORY}-byte limit`, cdOffset);
   }
   const cd = await file.read(cdOffset, cdSize, "zip central directory");
-  const entries = parseCentralDirectory(cd, cdOffset, entryCount, cdOffset);
-  const byName = new Map<string, ZipEntry>();
-  for (const e of entries) {
-    // Two entries with one name let a scanner and a loader read different bytes: refuse.
-    if (byName.has(e.name)) throw new FormatError("ZIP_DUPLICATE_NAME", `the zip has two entries named ${JSON.stringify(e.name)}`, e.localHeaderOffset, { entry: e.name });
-    byName.set(e.name, e);
-  }
-  const archive: ZipArchive = { file, entries, byName };
-  if (end.comment.length > 0) archive.comment = decodeName(end.comment, 0);
+  const archive = new ZipArchive(file, parseCentralDirectory(cd, cdOffset, entryCount));
+  if (end.comment.length > 0) archive.comment = decodeName(end.comment, 0, end.comment.length, 0);
   return archive;
 }
 
-interface EndRecord { eocdOffset: number; entryCount: number; cdSize: number; cdOffset: number; comment: Uint8Array }
+interface EndRecord { eocdOffset: number; entryCount: number; cdSize: number; cdOffset: number; comment: Buffer }
 
 async function findEnd(file: ByteSource): Promise<EndRecord> {
   const noEnd = () => new FormatError("ZIP_NO_END_RECORD", "no end-of-central-directory record: the file is truncated or not a zip", undefined, { size: file.size });
@@ -167,82 +143,106 @@ export function u64(b: Uint8Array, at: number, what: string, base: number): numb
   return Number(v);
 }
 
-function parseCentralDirectory(cd: Buffer, base: number, count: number, cdOffset: number): ZipEntry[] {
-  const entries: ZipEntry[] = [];
+/**
+ * Fills one column per field, with plain byte arithmetic and no allocation per
+ * record: a torch checkpoint of a mixture-of-experts model has hundreds of
+ * thousands of them. Every count, size and offset is checked as it is read.
+ */
+function parseCentralDirectory(cd: Buffer, cdOffset: number, count: number): ZipColumns {
+  const c: ZipColumns = {
+    count, directory: cd, directoryOffset: cdOffset,
+    nameAt: new Uint32Array(count), nameLength: new Uint16Array(count), flags: new Uint16Array(count), method: new Uint16Array(count),
+    crc32: new Uint32Array(count), compressedSize: new Float64Array(count), uncompressedSize: new Float64Array(count), localHeaderOffset: new Float64Array(count),
+  };
+  const end = cd.length;
   let p = 0;
   for (let i = 0; i < count; i++) {
-    const at = base + p;
-    if (p + CDH_SIZE > cd.length) {
+    const at = cdOffset + p;
+    if (p + CDH_SIZE > end) {
       throw new FormatError("ZIP_BAD_CENTRAL_DIRECTORY", `central directory ends inside entry ${i} of ${count}`, at);
     }
-    if (cd.readUInt32LE(p) !== CDH_SIG) {
+    if (u32(cd, p) !== CDH_SIG) {
       throw new FormatError("ZIP_BAD_CENTRAL_DIRECTORY", `central directory entry ${i} of ${count} has no header signature`, at);
     }
-    const flags = cd.readUInt16LE(p + 8);
-    const nameLen = cd.readUInt16LE(p + 28);
-    const extraLen = cd.readUInt16LE(p + 30);
-    const commentLen = cd.readUInt16LE(p + 32);
-    const varEnd = p + CDH_SIZE + nameLen + extraLen + commentLen;
-    if (varEnd > cd.length) {
+    const flags = u16(cd, p + 8);
+    const nameLen = u16(cd, p + 28);
+    const extraLen = u16(cd, p + 30);
+    const varEnd = p + CDH_SIZE + nameLen + extraLen + u16(cd, p + 32);
+    if (varEnd > end) {
       throw new FormatError("ZIP_BAD_CENTRAL_DIRECTORY", `central directory entry ${i} runs past the end of the directory`, at);
     }
-    const nameBytes = cd.subarray(p + CDH_SIZE, p + CDH_SIZE + nameLen);
-    const name = decodeName(nameBytes, flags);
-    let uncompressedSize = cd.readUInt32LE(p + 24);
-    let compressedSize = cd.readUInt32LE(p + 20);
-    let localHeaderOffset = cd.readUInt32LE(p + 42);
-    const diskStart = cd.readUInt16LE(p + 34);
-    const need64 = [uncompressedSize === 0xffffffff, compressedSize === 0xffffffff, localHeaderOffset === 0xffffffff, diskStart === 0xffff];
-    if (need64.some(Boolean)) {
-      const vals = readZip64Extra(cd.subarray(p + CDH_SIZE + nameLen, p + CDH_SIZE + nameLen + extraLen), need64, name, at);
-      if (need64[0]) uncompressedSize = vals.shift()!;
-      if (need64[1]) compressedSize = vals.shift()!;
-      if (need64[2]) localHeaderOffset = vals.shift()!;
+    const nameAt = p + CDH_SIZE;
+    let compressedSize = u32(cd, p + 20);
+    let uncompressedSize = u32(cd, p + 24);
+    let localHeaderOffset = u32(cd, p + 42);
+    const diskStart = u16(cd, p + 34);
+    if (uncompressedSize === 0xffffffff || compressedSize === 0xffffffff || localHeaderOffset === 0xffffffff || diskStart === 0xffff) {
+      const extraAt = nameAt + nameLen;
+      const name = (): string => decodeName(cd, nameAt, nameAt + nameLen, flags);
+      const z = readZip64Extra(cd, extraAt, extraAt + extraLen, uncompressedSize === 0xffffffff, compressedSize === 0xffffffff, localHeaderOffset === 0xffffffff, name, at);
+      uncompressedSize = z.uncompressedSize ?? uncompressedSize;
+      compressedSize = z.compressedSize ?? compressedSize;
+      localHeaderOffset = z.localHeaderOffset ?? localHeaderOffset;
     } else if (diskStart !== 0) {
+      const name = decodeName(cd, nameAt, nameAt + nameLen, flags);
       throw new FormatError("ZIP_UNSUPPORTED", `entry ${JSON.stringify(name)} starts on disk ${diskStart}: spanned archives are not supported`, at);
     }
     if (localHeaderOffset >= cdOffset) {
+      const name = decodeName(cd, nameAt, nameAt + nameLen, flags);
       throw new FormatError("ZIP_BAD_CENTRAL_DIRECTORY", `entry ${JSON.stringify(name)} claims a local header at byte ${localHeaderOffset}, at or after the central directory (byte ${cdOffset})`, at, { entry: name });
     }
     if (compressedSize > cdOffset - localHeaderOffset) {
+      const name = decodeName(cd, nameAt, nameAt + nameLen, flags);
       throw new FormatError("ZIP_BAD_CENTRAL_DIRECTORY", `entry ${JSON.stringify(name)} claims ${compressedSize} compressed bytes, more than lie between its local header (byte ${localHeaderOffset}) and the central directory (byte ${cdOffset})`, at, { entry: name });
     }
-    const entry: ZipEntry = { name, method: cd.readUInt16LE(p + 10), flags, crc32: cd.readUInt32LE(p + 16), compressedSize, uncompressedSize, localHeaderOffset };
-    entryNameBytes.set(entry, nameBytes);
-    entries.push(entry);
+    c.nameAt[i] = nameAt;
+    c.nameLength[i] = nameLen;
+    c.flags[i] = flags;
+    c.method[i] = u16(cd, p + 10);
+    c.crc32[i] = u32(cd, p + 16);
+    c.compressedSize[i] = compressedSize;
+    c.uncompressedSize[i] = uncompressedSize;
+    c.localHeaderOffset[i] = localHeaderOffset;
     p = varEnd;
   }
-  return entries;
+  return c;
+}
+
+function u16(b: Uint8Array, p: number): number {
+  return b[p]! | (b[p + 1]! << 8);
+}
+
+/** Unsigned: the top byte is multiplied in, so values above 2^31 stay positive. */
+export function u32(b: Uint8Array, p: number): number {
+  return (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16)) + b[p + 3]! * 0x1000000;
 }
 
 /** The ZIP64 extra field (id 1) holds, in order, only the fields whose 32-bit slot was 0xFFFFFFFF. */
-function readZip64Extra(extra: Buffer, need: boolean[], name: string, at: number): number[] {
-  let q = 0;
-  while (q + 4 <= extra.length) {
-    const id = extra.readUInt16LE(q);
-    const len = extra.readUInt16LE(q + 2);
-    if (q + 4 + len > extra.length) break;
+function readZip64Extra(
+  cd: Buffer, from: number, to: number, needUncompressed: boolean, needCompressed: boolean, needOffset: boolean, name: () => string, at: number,
+): { uncompressedSize?: number; compressedSize?: number; localHeaderOffset?: number } {
+  let q = from;
+  while (q + 4 <= to) {
+    const id = u16(cd, q);
+    const len = u16(cd, q + 2);
+    if (q + 4 + len > to) break;
     if (id === 1) {
-      const out: number[] = [];
+      const fieldEnd = q + 4 + len;
       let r = q + 4;
-      for (let k = 0; k < 3; k++) {
-        if (!need[k]) continue;
-        if (r + 8 > q + 4 + len) break;
-        out.push(u64(extra, r, `ZIP64 size/offset of ${JSON.stringify(name)}`, at));
+      const next = (): number | undefined => {
+        if (r + 8 > fieldEnd) return undefined;
+        const v = u64(cd, r, `ZIP64 size/offset of ${JSON.stringify(name())}`, at - from); // offsets as before: within the extra field
         r += 8;
-      }
-      if (out.length === need.slice(0, 3).filter(Boolean).length) return out;
-      break;
+        return v;
+      };
+      const out: { uncompressedSize?: number; compressedSize?: number; localHeaderOffset?: number } = {};
+      if (needUncompressed && (out.uncompressedSize = next()) === undefined) break;
+      if (needCompressed && (out.compressedSize = next()) === undefined) break;
+      if (needOffset && (out.localHeaderOffset = next()) === undefined) break;
+      return out;
     }
     q += 4 + len;
   }
-  throw new FormatError("ZIP_BAD_CENTRAL_DIRECTORY", `entry ${JSON.stringify(name)} needs ZIP64 sizes but has no complete ZIP64 extra field`, at, { entry: name });
+  throw new FormatError("ZIP_BAD_CENTRAL_DIRECTORY", `entry ${JSON.stringify(name())} needs ZIP64 sizes but has no complete ZIP64 extra field`, at, { entry: name() });
 }
 
-const utf8 = new TextDecoder("utf-8");
-const latin1 = new TextDecoder("latin1");
-
-/** Bit 11 means UTF-8; otherwise the spec says CP437, which agrees with ASCII (all torch writes). */
-export function decodeName(bytes: Uint8Array, flags: number): string {
-  return (flags & 0x800 ? utf8 : latin1).decode(bytes);
-}
