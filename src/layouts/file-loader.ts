@@ -1,6 +1,6 @@
 import { errorMessage, FormatError, isFormatError } from "../core/errors.js";
 import { decodePickleStreams, PickleError } from "../formats/pickle/decoder.js";
-import type { PyValue, Tensor } from "../formats/pickle/values.js";
+import type { PyValue, StorageRef, Tensor } from "../formats/pickle/values.js";
 import { readSafetensorsFrom } from "../formats/safetensors/index.js";
 import { openTorchFile, type FileKind, type TorchFile } from "../formats/torch/reader.js";
 import { sniffOpen } from "../formats/torch/sniff.js";
@@ -32,6 +32,8 @@ export interface DecodedState {
   scalar: ScalarReader;
   /** torch.save files: what torch.load(weights_only=True) would make of it. */
   weightsOnly?: WeightsOnlyVerdict;
+  /** torch.save files: every storage the pickle referenced, by key (its dtype and saved location). */
+  storages?: ReadonlyMap<string, StorageRef>;
 }
 
 /** One value per call; `many`, when present, reads a list in one batch without a promise each (tens of thousands of `step` tensors). */
@@ -178,7 +180,7 @@ export class FileLoader {
       const scalars = (ts: Tensor[]) => file.readFirstValues(ts).then((vs) => vs.map(asNumber), () => ts.map(() => undefined));
       const scalar: ScalarReader = Object.assign(batched(scalars), { many: scalars });
       const state: StateFile = { rel, value: file.value, summary: `${file.format === "zip" ? "torch zip" : "torch legacy"}, ${summarise(file.value)}`, verdicts, torchProblems };
-      return { state, value: file.value, scalar, weightsOnly: weightsOnlyVerdict(file.pickle, verdicts) };
+      return { state, value: file.value, scalar, weightsOnly: weightsOnlyVerdict(file.pickle, verdicts), storages: file.storages };
     } catch (e) {
       const judge = (p: Parameters<typeof judgePickle>[0]) => judgePickle(p, { allowGlobals: this.allowGlobals });
       let partial = e instanceof PickleError ? judge(e.partial) : [];

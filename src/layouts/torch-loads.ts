@@ -25,11 +25,18 @@ export function storageDevices(root: PyValue | undefined): Map<string, number> {
   return out;
 }
 
+/** Storages per saved location, from the reader's storage table (every storage the pickle referenced): no walk of the decoded value. */
+function locationCounts(storages: ReadonlyMap<string, StorageRef>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of storages.values()) out.set(s.location, (out.get(s.location) ?? 0) + 1);
+  return out;
+}
+
 /** `rel` as the resume will torch.load it, from its (cached) decode; undefined when it did not decode or is not a torch.save file. */
 export async function torchLoadOf(loader: FileLoader, rel: string, by: string, mapsLocation: boolean, frameworkAllows?: TorchLoad["frameworkAllows"]): Promise<TorchLoad | undefined> {
   const d = await loader.decode(rel);
   if (d.state.problem || d.state.unusable || !d.weightsOnly) return undefined;
-  return { rel, by, mapsLocation, ...(frameworkAllows ? { frameworkAllows } : {}), weightsOnly: d.weightsOnly, devices: storageDevices(d.value) };
+  return { rel, by, mapsLocation, ...(frameworkAllows ? { frameworkAllows } : {}), weightsOnly: d.weightsOnly, devices: d.storages ? locationCounts(d.storages) : storageDevices(d.value) };
 }
 
 /**
