@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { CHECKS } from "../../src/checks/index.js";
 import { ctx, optimizer, present, progress, run, scaler, scheduler, weights } from "./normalised.js";
 
@@ -29,6 +30,12 @@ describe("the check registry", () => {
     assert.deepEqual(KNOWN.map(([id]) => registered.find(([r]) => r === id) ?? [id, "missing"]), KNOWN.map(([id, title]) => [id, title]));
     assert.deepEqual([...found].sort((a, b) => a - b), found, "in order");
     assert.equal(new Set(CHECKS.map((c) => c.id)).size, CHECKS.length, "ids are unique");
+  });
+  it("the README's table of checks lists every registered check once, in the order they run", () => {
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8"); // dist-test/test/unit -> repository root
+    const section = readme.slice(readme.indexOf("## The checks"), readme.indexOf("### Pickle globals"));
+    const rows = [...section.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => m[1]);
+    assert.deepEqual(rows, CHECKS.map((c) => c.id));
   });
   it("every finding a check returns names that check", async () => {
     const c = ctx({
