@@ -1,5 +1,5 @@
 import { FormatError } from "../../core/errors.js";
-import type { ByteSource } from "../types.js";
+import type { ByteRange, ByteSource } from "../types.js";
 import { BLOCK, RangeCache } from "./ranges.js";
 
 /** What a run knows about one remote object before reading it. */
@@ -81,6 +81,15 @@ export class RemoteSource implements ByteSource {
     const buf = await this.object.cache.read(offset, length);
     this.bytesRead += length;
     return buf;
+  }
+
+  /**
+   * Many small ranges (every optimizer `step` record) asked for in one turn of the event loop, so
+   * the cache joins their blocks into a few range requests that run together: a few round trips,
+   * not one per range.
+   */
+  readMany(ranges: readonly ByteRange[], what = "data"): Promise<Buffer[]> {
+    return Promise.all(ranges.map((r) => this.read(r.offset, r.length, what)));
   }
 
   /**
