@@ -71,10 +71,10 @@ export class StorageTable implements ReadonlyMap<string, StorageRef> {
   }
 }
 
-/** The key as an array index when it is a canonical decimal ("0", "17"; not "017" or "+1"), else -1. */
-function decimalIndex(key: string): number {
+/** The key as a number below 10^9 when it is a canonical decimal ("0", "17"; not "017" or "+1"), else -1: torch's storage keys. */
+export function decimalIndex(key: string): number {
   const n = key.length;
-  if (n === 0 || n > 8 || (n > 1 && key.charCodeAt(0) === 0x30)) return -1;
+  if (n === 0 || n > 9 || (n > 1 && key.charCodeAt(0) === 0x30)) return -1;
   let v = 0;
   for (let i = 0; i < n; i++) {
     const c = key.charCodeAt(i) - 0x30;

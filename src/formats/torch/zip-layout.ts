@@ -8,7 +8,7 @@ import { dataOffsetAt, prefetchDataOffsets } from "../zip/local-header.js";
 import { TensorSequence } from "./fast-tensor.js";
 import { TorchRebuilder, type TorchProblem } from "./rebuild.js";
 import type { StorageLocation, StorageLocations } from "./storage-location.js";
-import type { StorageTable } from "./storage-table.js";
+import { decimalIndex, type StorageTable } from "./storage-table.js";
 
 /**
  * torch.save's zip layout: `<prefix>/data.pkl`, `<prefix>/data/<key>`,
@@ -229,7 +229,7 @@ export function storageRecord(zip: ZipArchive, dataPrefix: string, key: string):
     index = { prefix: dataPrefix, records };
     numbered.set(zip, index);
   }
-  const k = decimal(key);
+  const k = decimalIndex(key);
   if (k >= 0 && k < index.records.length) {
     const i = index.records[k]! - 1;
     if (i >= 0) return i;
@@ -255,15 +255,3 @@ function numberRecord(zip: ZipArchive, i: number, prefix: string, records: Int32
   if (k < records.length && records[k] === 0) records[k] = i + 1;
 }
 
-/** A canonical decimal ("0", "17"; not "017") as a number below 10^9, else -1. */
-function decimal(key: string): number {
-  const n = key.length;
-  if (n === 0 || n > 9 || (n > 1 && key.charCodeAt(0) === 0x30)) return -1;
-  let v = 0;
-  for (let i = 0; i < n; i++) {
-    const c = key.charCodeAt(i) - 0x30;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
-}
