@@ -93,6 +93,9 @@ test("shell: a strong command word with the arguments that make it an attack", (
     ["chmod +x /tmp/y", "shell"], ["chmod +rwxs f", "shell"], ["chmod 777 f", "shell"], ["chmod 4755 f", "shell"], ["chmod u+x f", "-"], ["chmod 77 f", "-"], ["chmod 888 f", "-"], ["chmod", "-"],
     ["mkfifo /tmp/f", "shell"], ["mkfifo", "-"], ["certutil -urlcache", "shell"], ["CertUtil.exe -decode a b", "shell"], ["certutil", "-"],
     ["base64 -d", "shell"], ["base64 --decode x", "shell"], ["base64 -w0 x", "-"], ["base64 -dx", "-"],
+    // each command word at the start of its piece only
+    ["mycurl http://x", "-"], ["func x", "-"], ["fresh -c x", "-"], ["mypython -c x ", "-"], ["mypowershell x", "-"], ["xcmd /c y", "-"],
+    ["xchmod +x f", "-"], ["xmkfifo f", "-"], ["xcertutil f", "-"], ["xbase64 -d", "-"], ["nc/tmp/ x", "-"], ["nc/usr/bin/ x", "-"],
   ]);
 });
 
