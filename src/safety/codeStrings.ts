@@ -74,7 +74,12 @@ function looksLikeShell(text: string): boolean {
   if (segments.some((seg) => COMMAND_PATTERNS.some((p) => p.test(seg)))) return true;
   // "echo x; id", "curl ... | sh": two or more pieces joined by shell operators that each start with a command word.
   if (segments.length < 2) return false;
-  return segments.filter((seg) => SHELL_WORDS.has(seg.split(/\s/, 1)[0]!.toLowerCase())).length >= 2;
+  return segments.filter((seg) => SHELL_WORDS.has(commandWord(seg))).length >= 2;
+}
+
+/** A piece's first word without the closing brackets and quotes a split left on it: "echo $(id)" gives "id)", "'id'; ls" gives "id'". */
+function commandWord(seg: string): string {
+  return seg.split(/\s/, 1)[0]!.replace(/[)}'"]+$/, "").toLowerCase();
 }
 
 /** Trims, drops grouping characters and the directory of the command word. */

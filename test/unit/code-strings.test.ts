@@ -106,6 +106,8 @@ test("shell: commands joined by shell operators, each piece starting with a comm
     ["/bin/sh -c id", "shell"], ["/usr/local/bin/curl http://x", "shell"], ["/usr/sbin/nc x", "shell"], ["./nc x", "shell"], ["/tmp/nc x", "shell"],
     ["/opt/conda/bin/python -c x", "shell"], ["/home/u/.local/bin/nc x", "shell"], ["(id -u); ls", "shell"], ["{id; ls; }", "shell"], ["'id -u'; ls", "shell"], ["\"nc x\"", "shell"],
     ["/opt/nc x", "-"], ["/bin", "-"],
+    // a closing bracket or quote the split leaves on the command word does not hide it
+    ["echo $(id)", "shell"], ["(id); ls", "shell"], ["'id'; ls", "shell"], ["\"id\"; ls", "shell"], ["(x); ls", "-"],
   ]);
 });
 
