@@ -1,9 +1,9 @@
 import { basename } from "node:path";
 import type { VerifyOptions } from "../../core/options.js";
-import type { PyDict, Tensor } from "../../formats/pickle/values.js";
 import type { DirEntry } from "../../storage/types.js";
 import type { FileLoader } from "../file-loader.js";
-import type { ExpectedFile, OptimizerView, Part, Progress, RankFinding, ScalerView, SchedulerView, ShardedSave, StateFile, WeightsFile } from "../types.js";
+import type { ExpectedFile, Part, RankFinding, SchedulerView, ShardedSave } from "../types.js";
+import type { NestedRead } from "../nested-types.js";
 import { hostFindings } from "./host.js";
 import { MAX_RANK, isRankFileName, tagStep } from "./names.js";
 import { partitionFindings } from "./partitions.js";
@@ -15,17 +15,8 @@ import { join, readTag, type RankEntry } from "./tag.js";
 import { readUniversal, type UniversalRead } from "./universal.js";
 import { boolAt } from "./values.js";
 
-/** What a DeepSpeed save provides: the shape of a NestedRead (layouts/nested.ts), plus the client scheduler's copy. */
-export interface DeepSpeedRead {
-  save: ShardedSave;
-  optimizer?: Part<OptimizerView>;
-  scheduler?: Part<SchedulerView>;
-  scaler?: Part<ScalerView>;
-  progress?: Part<Progress>;
-  hostState?: { rel: string; value: PyDict; scalar: (t: Tensor) => Promise<number | undefined> };
-  stateFiles: StateFile[];
-  expectedFiles: ExpectedFile[];
-  weights?: WeightsFile[];
+/** What a DeepSpeed save provides: a NestedRead, plus the client scheduler's copy. */
+export interface DeepSpeedRead extends NestedRead {
   /** A torch scheduler DeepSpeed saved a copy of: the standalone layout uses it; Trainer and Accelerate load their own file. */
   clientScheduler?: Part<SchedulerView>;
   /** The model states hold `lr_scheduler: None`: the run had no scheduler. */
