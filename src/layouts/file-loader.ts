@@ -258,7 +258,12 @@ export class FileLoader {
 
   /** --deep: reads every byte of every decoded file once (CRC32 of zip records, NaN/Inf scan). */
   async deepScan(onProgress?: (done: number, total: number) => void, shard?: Shard): Promise<IntegrityResult[]> {
-    const sizes = [...[...this.torchByRel.values()].map((f) => f.size), ...[...this.safetensorsByRel.values()].map((f) => f.fileSize)];
+    // By name, not in the order the decodes finished (files decoded side by side finish in any order): the
+    // report lists files the same way every run, and every --shard process splits the same list.
+    const byName = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const torch = byName(this.torchByRel);
+    const safetensors = byName(this.safetensorsByRel);
+    const sizes = [...torch.map(([, f]) => f.size), ...safetensors.map(([, f]) => f.fileSize)];
     const mine = shardSelectors(sizes, shard ?? { index: 0, count: 1 });
     // With --shard the bar counts this part's share: about 1/n of the bytes.
     const total = sizes.reduce((n, s) => n + s, 0) / (shard?.count ?? 1);
@@ -267,8 +272,8 @@ export class FileLoader {
     // One pool for every file: a checkpoint of many shards keeps every core busy; with --shard each file scans only its share.
     const plans: ScanPlan[] = [];
     let i = 0;
-    for (const [rel, tf] of this.torchByRel) plans.push(await planTorchFile(rel, tf, progress, mine[i++]));
-    for (const [rel, st] of this.safetensorsByRel) plans.push(planSafetensors(rel, await this.handle(rel), st, mine[i++]));
+    for (const [rel, tf] of torch) plans.push(await planTorchFile(rel, tf, progress, mine[i++]));
+    for (const [rel, st] of safetensors) plans.push(planSafetensors(rel, await this.handle(rel), st, mine[i++]));
     return this.foldSlices(await runPlans(plans, progress));
   }
 

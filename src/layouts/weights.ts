@@ -59,7 +59,9 @@ async function readIndex(loader: FileLoader, rel: string): Promise<ShardIndex> {
   const weightMap = new Map<string, string>();
   // A mixture-of-experts index maps tens of thousands of tensors to a few dozen shards: each shard path is resolved once.
   const resolved = new Map<string, string | undefined>();
-  for (const [tensor, file] of entries) {
+  for (let k = 0; k < entries.tensors.length; k++) {
+    const tensor = entries.tensors[k]!;
+    const file = entries.files[k]!;
     let joined = resolved.get(file);
     if (!resolved.has(file)) {
       // An index must not send the loader outside the checkpoint folder.
@@ -80,22 +82,31 @@ async function readIndex(loader: FileLoader, rel: string): Promise<ShardIndex> {
  * objects, string values) is accepted by a loop over the entries; anything else goes through zod,
  * whose result decides. Like zod's record, the loop leaves out a "__proto__" key.
  */
-function indexEntries(value: unknown): [string, string][] | undefined {
+function indexEntries(value: unknown): { tensors: string[]; files: string[] } | undefined {
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   if (isObject(value) && isObject(value["weight_map"]) && (value["metadata"] === undefined || isObject(value["metadata"]))) {
     const map = value["weight_map"];
-    const entries: [string, string][] = [];
+    // Two arrays, not a pair per entry: a mixture-of-experts index has tens of thousands.
+    const tensors = Object.keys(map);
+    const files: string[] = new Array(tensors.length);
     let plain = true;
-    for (const tensor of Object.keys(map)) {
-      const file = map[tensor];
-      if (typeof file !== "string") {
-        plain = false;
-        break;
-      }
-      if (tensor !== "__proto__") entries.push([tensor, file]);
+    let proto = -1;
+    for (let k = 0; k < tensors.length && plain; k++) {
+      const file = map[tensors[k]!];
+      if (typeof file !== "string") plain = false;
+      else files[k] = file;
+      if (tensors[k] === "__proto__") proto = k;
     }
-    if (plain) return entries;
+    if (plain) {
+      if (proto >= 0) {
+        tensors.splice(proto, 1);
+        files.splice(proto, 1);
+      }
+      return { tensors, files };
+    }
   }
   const parsed = IndexSchema.safeParse(value);
-  return parsed.success ? Object.entries(parsed.data.weight_map) : undefined;
+  if (!parsed.success) return undefined;
+  const entries = Object.entries(parsed.data.weight_map);
+  return { tensors: entries.map(([t]) => t), files: entries.map(([, f]) => f) };
 }

@@ -1,9 +1,13 @@
-import { readdir, stat } from "node:fs/promises";
+import { readdirSync, statSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { ioError, RandomAccessFile } from "./local-file.js";
 import type { ByteSource, DirEntry, EntryKind, EntryStat, Storage } from "./types.js";
 
-/** A local folder. Files are opened read-only; nothing here ever writes. */
+/**
+ * A local folder. Files are opened read-only; nothing here ever writes. Synchronous calls behind
+ * async signatures, as RandomAccessFile's reads: a run makes dozens of stats, and a trip through
+ * libuv's thread pool for each cost more than the call (and loading node:fs/promises ~1 ms of start-up).
+ */
 export class LocalStorage implements Storage {
   readonly remote = false;
   constructor(readonly root: string) {}
@@ -18,7 +22,7 @@ export class LocalStorage implements Storage {
 
   async stat(rel: string): Promise<EntryStat | undefined> {
     try {
-      const info = await stat(this.abs(rel));
+      const info = statSync(this.abs(rel));
       return { kind: kindOf(info), size: info.size, mtimeMs: info.mtimeMs };
     } catch (e) {
       const err = ioError(e, this.abs(rel));
@@ -29,18 +33,30 @@ export class LocalStorage implements Storage {
 
   async list(rel: string): Promise<DirEntry[]> {
     const dir = this.abs(rel);
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      entries = [];
+    }
     const out: DirEntry[] = [];
     for (const e of entries) {
       // A symbolic link is what it points to (a dangling one is "other").
-      const kind = e.isSymbolicLink() ? await stat(join(dir, e.name)).then(kindOf, () => "other" as const) : kindOf(e);
-      out.push({ name: e.name, kind });
+      out.push({ name: e.name, kind: e.isSymbolicLink() ? linkKind(join(dir, e.name)) : kindOf(e) });
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   open(rel: string): Promise<ByteSource> {
     return RandomAccessFile.open(this.abs(rel));
+  }
+}
+
+function linkKind(path: string): EntryKind {
+  try {
+    return kindOf(statSync(path));
+  } catch {
+    return "other";
   }
 }
 

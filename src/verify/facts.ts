@@ -1,6 +1,9 @@
 import { optimizerSteps } from "../checks/helpers/steps.js";
 import type { NormalisedCheckpoint } from "../layouts/types.js";
-import type { Facts } from "./schema.js";
+import { FactsSchema, type Facts } from "./schema.js";
+
+/** The report lists facts in the schema's order, whatever order they were found in. */
+const ORDER = Object.keys(FactsSchema.shape) as (keyof Facts)[];
 
 /** What the tool read, so scripts need not open the checkpoint. Facts that do not apply are absent. */
 export function factsOf(c: NormalisedCheckpoint): Facts {
@@ -42,5 +45,7 @@ export function factsOf(c: NormalisedCheckpoint): Facts {
   // Ranks that saved: a multi-rank save says it above; otherwise the per-rank RNG files do.
   if (f.worldSize === undefined) set("worldSize", c.resume?.rng?.ranks);
   if (c.weights && c.weights.files.length > 0) set("weightTensors", c.weights.files.reduce((n, w) => n + w.tensors.length, 0));
-  return f;
+  const ordered: Facts = {};
+  for (const k of ORDER) if (f[k] !== undefined) ordered[k] = f[k];
+  return ordered;
 }

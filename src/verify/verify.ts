@@ -32,7 +32,8 @@ export async function verifyCheckpoint(path: string, options: Partial<VerifyOpti
       ...(checkpoint.resolved ? { resolvedFrom: { path: checkpoint.resolved.from, layout: checkpoint.resolved.layout, rule: checkpoint.resolved.rule, others: checkpoint.resolved.others } } : {}),
       layout: checkpoint.layout,
       strict: opts.strict,
-      ...verdict(checks, opts.strict),
+      // In the schema's order: the JSON report is written as built (report/json.ts).
+      ...pick(verdict(checks, opts.strict)),
       checks,
       facts: factsOf(checkpoint),
       ...(opts.shard && opts.deep ? { shard: { ...opts.shard, integrity: checkpoint.integrity ?? [] } } : {}),
@@ -40,6 +41,10 @@ export async function verifyCheckpoint(path: string, options: Partial<VerifyOpti
   } finally {
     await close();
   }
+}
+
+function pick(v: Pick<Report, "summary" | "status" | "exitCode">): Pick<Report, "summary" | "status" | "exitCode"> {
+  return { status: v.status, exitCode: v.exitCode, summary: v.summary };
 }
 
 /** A check's outcome as the report shows it: messages rendered, data as plain JSON. */

@@ -190,6 +190,9 @@ function parseMetadata(value: unknown): Record<string, string> | null {
 }
 
 /** Rule 6, over tensors sorted by (begin, end) as the crate sorts them. Returns the last end. */
+/** A tensor's name as messages show it: quoted only on the way to a failure (quoting every name was a tenth of a 70,000-tensor header's parse). */
+const quoted = (t: SafetensorsTensorInfo) => JSON.stringify(t.name);
+
 function validateOffsets(tensors: SafetensorsTensorInfo[]): number {
   // Writers store tensors in offset order: sort only when they are not.
   let inOrder = true;
@@ -199,14 +202,13 @@ function validateOffsets(tensors: SafetensorsTensorInfo[]): number {
   let previous: string | undefined;
   for (const t of sorted) {
     const [s, e] = t.dataOffsets;
-    const name = JSON.stringify(t.name);
     if (s !== start) {
       const relation = s > start ? `leaving a gap of ${s - start} bytes` : `overlapping it by ${start - s} bytes`;
       const context = previous === undefined ? "the first tensor's data must begin at 0" : `the previous tensor ${JSON.stringify(previous)} ends at ${start}, ${relation}`;
-      fail("SAFETENSORS_INVALID_OFFSET", "InvalidOffset", `tensor ${name}: data_offsets [${s}, ${e}] begin at ${s}; ${context}`, { tensor: t.name, begin: s, end: e, expectedBegin: start });
+      fail("SAFETENSORS_INVALID_OFFSET", "InvalidOffset", `tensor ${quoted(t)}: data_offsets [${s}, ${e}] begin at ${s}; ${context}`, { tensor: t.name, begin: s, end: e, expectedBegin: start });
     }
     if (e < s) {
-      fail("SAFETENSORS_INVALID_OFFSET", "InvalidOffset", `tensor ${name}: data_offsets [${s}, ${e}] end before they begin`, { tensor: t.name, begin: s, end: e });
+      fail("SAFETENSORS_INVALID_OFFSET", "InvalidOffset", `tensor ${quoted(t)}: data_offsets [${s}, ${e}] end before they begin`, { tensor: t.name, begin: s, end: e });
     }
     start = e;
     previous = t.name;
@@ -226,22 +228,22 @@ function validateOffsets(tensors: SafetensorsTensorInfo[]): number {
     for (const d of t.shape) {
       numel *= BigInt(d);
       if (numel > USIZE_MAX) {
-        fail("SAFETENSORS_VALIDATION_OVERFLOW", "ValidationOverflow", `tensor ${name}: the element count of shape [${t.shape.join(", ")}] overflows 64 bits`, { tensor: t.name, shape: t.shape });
+        fail("SAFETENSORS_VALIDATION_OVERFLOW", "ValidationOverflow", `tensor ${quoted(t)}: the element count of shape [${t.shape.join(", ")}] overflows 64 bits`, { tensor: t.name, shape: t.shape });
       }
     }
     const nbits = numel * BigInt(t.bits);
     if (nbits > USIZE_MAX) {
-      fail("SAFETENSORS_VALIDATION_OVERFLOW", "ValidationOverflow", `tensor ${name}: ${numel} elements × ${t.bits} bits overflows 64 bits`, { tensor: t.name, shape: t.shape });
+      fail("SAFETENSORS_VALIDATION_OVERFLOW", "ValidationOverflow", `tensor ${quoted(t)}: ${numel} elements × ${t.bits} bits overflows 64 bits`, { tensor: t.name, shape: t.shape });
     }
     if (nbits % 8n !== 0n) {
-      fail("SAFETENSORS_MISALIGNED_SLICE", "MisalignedSlice", `tensor ${name}: ${numel} elements of ${t.dtype} (${t.bits} bits each) are ${nbits} bits, not a whole number of bytes`, {
+      fail("SAFETENSORS_MISALIGNED_SLICE", "MisalignedSlice", `tensor ${quoted(t)}: ${numel} elements of ${t.dtype} (${t.bits} bits each) are ${nbits} bits, not a whole number of bytes`, {
         tensor: t.name,
         bits: Number(nbits),
       });
     }
     const size = nbits / 8n;
     if (BigInt(e - s) !== size) {
-      fail("SAFETENSORS_TENSOR_INVALID_INFO", "TensorInvalidInfo", `tensor ${name}: data_offsets [${s}, ${e}] hold ${e - s} bytes but shape [${t.shape.join(", ")}] of ${t.dtype} needs ${size} bytes`, {
+      fail("SAFETENSORS_TENSOR_INVALID_INFO", "TensorInvalidInfo", `tensor ${quoted(t)}: data_offsets [${s}, ${e}] hold ${e - s} bytes but shape [${t.shape.join(", ")}] of ${t.dtype} needs ${size} bytes`, {
         tensor: t.name,
         expectedBytes: size <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(size) : size.toString(),
         actualBytes: e - s,
