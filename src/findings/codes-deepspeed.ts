@@ -79,6 +79,11 @@ export const DEEPSPEED_CODES = {
     why: "DeepSpeed counts train_batch_size samples per step; another count means the batch size changed during the run, so data-position and schedule counters based on samples differ.",
     fix: "Nothing if the batch size was changed on purpose (batch-size ramp-up); otherwise check the run's config.",
   },
+  DS_SHARED_PARAM_UNKNOWN: {
+    message: "{file}: shared_params ties {name} to {target}, which the save records as no parameter, frozen parameter or buffer ({count} such tie(s))",
+    why: "DeepSpeed records tied parameters (ZeRO-3) by name; zero_to_fp32 rebuilds a tied parameter by copying the one it names, and skips it without a word when that name is not in the consolidated weights, so the exported model lacks it. The tie also says the model files and the module they came from disagree.",
+    fix: "Check that every model file of the tag is from this run; if the model was changed (a tied layer renamed), re-save from the current model.",
+  },
   DS_LOSS_SCALER_INCONSISTENT: {
     message: "{file}: the fp16 loss scaler is inconsistent: {reason}",
     why: "The loss scaler's counters should follow the run's steps and overflows; stale or edited scaler state resumes with a wrong loss scale.",

@@ -48,6 +48,8 @@ const STANDALONE: Record<string, Want> = {
   "warn-latest-not-newest": { exit: 0, strict: 1, codes: ["DS_LATEST_NOT_NEWEST"], file: "latest" },
   "warn-tag-step-mismatch": { exit: 0, strict: 1, codes: ["DS_TAG_STEP_MISMATCH"], file: "global_step10/mp_rank_00_model_states.pt" },
   "warn-samples-mismatch": { exit: 0, strict: 1, codes: ["DS_SAMPLES_MISMATCH"], file: "global_step10/mp_rank_00_model_states.pt" },
+  "ok-zero3-shared-params": { exit: 0, strict: 0, codes: [] },
+  "warn-shared-params-unknown": { exit: 0, strict: 1, codes: ["DS_SHARED_PARAM_UNKNOWN"], file: "global_step10/zero_pp_rank_0_mp_rank_00_model_states.pt" },
   "warn-loss-scaler": { exit: 0, strict: 1, codes: ["DS_LOSS_SCALER_INCONSISTENT"], file: "global_step10/zero_pp_rank_0_mp_rank_00_optim_states.pt" },
   "error-latest-missing": { exit: 1, strict: 1, codes: ["DS_LATEST_MISSING"], file: "latest" },
   "error-latest-dangling": { exit: 1, strict: 1, codes: ["DS_LATEST_TAG_MISSING"], file: "latest" },
@@ -102,6 +104,18 @@ describe("deepspeed save folders", () => {
       assert.equal(r.facts.globalStep, Number(tag.slice("global_step".length)));
     }
     expectVerdict(DS("run", "global_step10"), { ...STANDALONE["run"]!, file: "zero_pp_rank_1_mp_rank_00_optim_states.pt" }, "deepspeed");
+  });
+  it("shared_params: the tie the generator recorded is named, and its target is none of the recorded parameter names", () => {
+    const file = "zero_pp_rank_0_mp_rank_00_model_states.pt";
+    const bad = expected("warn-shared-params-unknown").model_states[file];
+    const [[name, target]] = Object.entries(bad.shared_params as Record<string, string>);
+    assert.ok(!bad.param_names.includes(target));
+    const f = problems(report(DS("warn-shared-params-unknown")).report).find((x) => x.code === "DS_SHARED_PARAM_UNKNOWN");
+    assert.deepEqual([f?.data["name"], f?.data["target"], f?.data["count"]], [name, target, 1]);
+    // The other side of the boundary: the same save whose tie names a recorded parameter passes.
+    const good = expected("ok-zero3-shared-params").model_states[file];
+    assert.ok(good.param_names.includes(Object.values(good.shared_params as Record<string, string>)[0]));
+    assert.equal(problems(report(DS("ok-zero3-shared-params")).report).length, 0);
   });
   it("fp16 runs report the loss scale, bf16 runs have none", () => {
     assert.equal(report(DS("ok-zero2-fp16")).report.facts.lossScale, 32768);

@@ -1,5 +1,5 @@
 import type { Code } from "../../findings/codes.js";
-import { isDict } from "../../formats/pickle/values.js";
+import { isDict, seqItems } from "../../formats/pickle/values.js";
 import type { Level } from "../../findings/finding.js";
 import type { RankFinding } from "../types.js";
 import { MAX_RANK, tagStep, type RankFile } from "./names.js";
@@ -220,9 +220,29 @@ export function counters(s: TagSummary, d: Dims, tolerance: number): RankFinding
   if (ref?.lightningStep !== undefined && steps !== undefined && ref.lightningStep !== steps) {
     out.push(finding("warn", "DS_LIGHTNING_STEP_MISMATCH", { file: ref.entry.rel, lightningStep: ref.lightningStep, globalSteps: steps }, ref.entry.rel));
   }
+  const tie = unknownTie(ref);
+  if (tie) out.push(finding("warn", "DS_SHARED_PARAM_UNKNOWN", { file: ref!.entry.rel, ...tie }, ref!.entry.rel));
   const scaler = lossScalerProblem(optim, ref, tolerance);
   if (scaler) out.push(finding("warn", "DS_LOSS_SCALER_INCONSISTENT", { file: optim!.entry.rel, reason: scaler }, optim!.entry.rel));
   return out;
+}
+
+/**
+ * §1.9.8: every `shared_params` entry (tied parameter -> the parameter it shares) names something
+ * zero_to_fp32 has in its state dict: a parameter of param_shapes, a frozen parameter or a buffer.
+ * Judged only when param_shapes could be read; entries that are not name -> name are left alone.
+ */
+function unknownTie(ref: ModelInfo | undefined): { name: string; target: string; count: number } | undefined {
+  const ties = dictAt(ref?.dict, "shared_params");
+  if (!ref?.shapes || !ties || ties.size === 0) return undefined;
+  const known = new Set<string>();
+  for (const group of ref.shapes) for (const p of group) known.add(p.name);
+  for (const [name] of dictAt(ref.dict, "frozen_param_shapes")?.entries() ?? []) if (typeof name === "string") known.add(name);
+  for (const name of seqItems(ref.dict.get("buffer_names")) ?? []) if (typeof name === "string") known.add(name);
+  const unknown = ties.entries().filter(([name, target]) => typeof name === "string" && typeof target === "string" && !known.has(target));
+  if (unknown.length === 0) return undefined;
+  const [name, target] = unknown[0]!;
+  return { name: name as string, target: target as string, count: unknown.length };
 }
 
 /** §1.9.6: the dynamic loss scaler's counters against the run's (a warning: the cur_iter rule is inferred, research §7). */
