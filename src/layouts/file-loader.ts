@@ -222,8 +222,12 @@ export class FileLoader {
     }
   }
 
-  /** A JSON file as Python's json wrote it (NaN and Infinity included), read and parsed once. */
-  json(rel: string): Promise<{ text?: string; value?: unknown; problem?: Problem }> {
+  /**
+   * A JSON file as Python's json wrote it (NaN and Infinity included), read and parsed once. `keep`
+   * false: not kept for later calls (a shard index is read once, into a map; its text and parsed
+   * value, 15 MB at 70,000 tensors, need not live for the whole run).
+   */
+  json(rel: string, keep = true): Promise<{ text?: string; value?: unknown; problem?: Problem }> {
     let p = this.jsonByRel.get(rel);
     if (!p) {
       p = this.text(rel).then((read) => {
@@ -234,7 +238,7 @@ export class FileLoader {
           return { text: read.text, problem: { code: "STATE_JSON_INVALID", data: { reason: errorMessage(e) } } };
         }
       });
-      this.jsonByRel.set(rel, p);
+      if (keep) this.jsonByRel.set(rel, p);
     }
     return p;
   }
@@ -244,7 +248,8 @@ export class FileLoader {
     if (rel.endsWith(".safetensors")) {
       try {
         const st = await readSafetensorsFrom(await this.handle(rel));
-        this.safetensorsByRel.set(rel, st);
+        // Kept for the --deep scan only: default mode needs the three fields below, not an entry per tensor twice over.
+        if (this.deep) this.safetensorsByRel.set(rel, st);
         const tensors = st.tensors.map((t) => ({ name: t.name, dtype: t.torchDtype, shape: t.shape }));
         return { rel, kind: "safetensors", tensors, size, verdicts: [], torchProblems: [] };
       } catch (e) {

@@ -51,7 +51,7 @@ export async function resolveWeights(loader: FileLoader, candidates = WEIGHT_CAN
 }
 
 async function readIndex(loader: FileLoader, rel: string): Promise<ShardIndex> {
-  const json = await loader.json(rel);
+  const json = await loader.json(rel, false);
   if (json.problem) return { rel, problem: { code: "SHARD_INDEX_INVALID", data: json.problem.data }, weightMap: new Map() };
   const entries = indexEntries(json.value);
   if (!entries) return { rel, problem: { code: "SHARD_INDEX_INVALID", data: { reason: "expected {\"weight_map\": {tensor: file}}" } }, weightMap: new Map() };
