@@ -32,8 +32,7 @@ export async function verifyCheckpoint(path: string, options: Partial<VerifyOpti
       ...(checkpoint.resolved ? { resolvedFrom: { path: checkpoint.resolved.from, layout: checkpoint.resolved.layout, rule: checkpoint.resolved.rule, others: checkpoint.resolved.others } } : {}),
       layout: checkpoint.layout,
       strict: opts.strict,
-      // In the schema's order: the JSON report is written as built (report/json.ts).
-      ...pick(verdict(checks, opts.strict)),
+      ...verdict(checks, opts.strict),
       checks,
       facts: factsOf(checkpoint),
       ...(opts.shard && opts.deep ? { shard: { ...opts.shard, integrity: checkpoint.integrity ?? [] } } : {}),
@@ -41,10 +40,6 @@ export async function verifyCheckpoint(path: string, options: Partial<VerifyOpti
   } finally {
     await close();
   }
-}
-
-function pick(v: Pick<Report, "summary" | "status" | "exitCode">): Pick<Report, "summary" | "status" | "exitCode"> {
-  return { status: v.status, exitCode: v.exitCode, summary: v.summary };
 }
 
 /** A check's outcome as the report shows it: messages rendered, data as plain JSON. */
@@ -64,7 +59,8 @@ export function checkResult(check: Pick<Check, "id" | "title">, outcome: CheckOu
 export function verdict(checks: CheckResult[], strict: boolean): Pick<Report, "summary" | "status" | "exitCode"> {
   const summary = summarise(checks);
   const status = decideStatus(summary, strict);
-  return { summary, status, exitCode: exitCodeFor(status) };
+  // In the schema's order: the JSON report is written as built (report/json.ts).
+  return { status, exitCode: exitCodeFor(status), summary };
 }
 
 /** Finding data as plain JSON: bigints as strings, non-finite numbers as the contract's strings. */
