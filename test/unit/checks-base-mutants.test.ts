@@ -5,9 +5,7 @@
 // never from the check's own output; each verdict boundary has a case on each side.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { reporter, type Check } from "../../src/checks/define.js";
-import { DEFAULT_OPTIONS, type VerifyOptions } from "../../src/core/options.js";
-import type { Finding } from "../../src/findings/finding.js";
+import { reporter } from "../../src/checks/define.js";
 import { baseCheckpoint } from "../../src/layouts/common.js";
 import type { NormalisedCheckpoint, Part, StateFile, WeightsFile, WeightsView } from "../../src/layouts/types.js";
 import type { IntegrityResult } from "../../src/integrity/scan.js";
@@ -20,21 +18,8 @@ import { configCheck } from "../../src/checks/config.js";
 import { integrityCheck } from "../../src/checks/integrity.js";
 import { presentOr } from "../../src/checks/helpers/part.js";
 import { globalFindings } from "../../src/checks/helpers/globals.js";
+import { codes, found } from "./check-run.js";
 
-type Outcome = { findings: Finding[] } | { skip: string };
-
-async function outcome(check: Check, c: NormalisedCheckpoint, options: Partial<VerifyOptions> = {}, path = "ckpt"): Promise<Outcome> {
-  return await check.run({ path, options: { ...DEFAULT_OPTIONS, ...options }, checkpoint: c });
-}
-async function found(check: Check, c: NormalisedCheckpoint, options: Partial<VerifyOptions> = {}): Promise<Finding[]> {
-  const out = await outcome(check, c, options);
-  assert.ok("findings" in out, `skipped: ${"skip" in out ? out.skip : ""}`);
-  return out.findings;
-}
-async function codes(check: Check, c: NormalisedCheckpoint, options: Partial<VerifyOptions> = {}): Promise<string[]> {
-  const out = await outcome(check, c, options);
-  return "skip" in out ? [`skip: ${out.skip}`] : out.findings.map((f) => `${f.level} ${f.code}`);
-}
 
 const base = (layout = "training-state") => baseCheckpoint(layout, "ckpt", "test");
 function notFound(c: NormalisedCheckpoint): NormalisedCheckpoint {

@@ -6,9 +6,6 @@
 // each side.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Check } from "../../src/checks/define.js";
-import { DEFAULT_OPTIONS, type VerifyOptions } from "../../src/core/options.js";
-import type { Finding } from "../../src/findings/finding.js";
 import { baseCheckpoint } from "../../src/layouts/common.js";
 import type { AdapterConfig, NormalisedCheckpoint, OptimizerView, RankFinding, RecordedPath, ShardedSave, TorchLoad, WeightsFile } from "../../src/layouts/types.js";
 import type { IntegrityResult } from "../../src/integrity/scan.js";
@@ -20,21 +17,8 @@ import { torchLoadCheck } from "../../src/checks/torch-load.js";
 import { recordedPathsCheck } from "../../src/checks/recorded-paths.js";
 import { ranksCheck } from "../../src/checks/ranks.js";
 import { fastForwardCheck } from "../../src/checks/fast-forward.js";
+import { codes, found } from "./check-run.js";
 
-type Outcome = { findings: Finding[] } | { skip: string };
-
-async function outcome(check: Check, c: NormalisedCheckpoint, options: Partial<VerifyOptions> = {}): Promise<Outcome> {
-  return await check.run({ path: "x", options: { ...DEFAULT_OPTIONS, ...options }, checkpoint: c });
-}
-async function found(check: Check, c: NormalisedCheckpoint, options: Partial<VerifyOptions> = {}): Promise<Finding[]> {
-  const out = await outcome(check, c, options);
-  assert.ok("findings" in out, `skipped: ${"skip" in out ? out.skip : ""}`);
-  return out.findings;
-}
-async function codes(check: Check, c: NormalisedCheckpoint, options: Partial<VerifyOptions> = {}): Promise<string[]> {
-  const out = await outcome(check, c, options);
-  return "skip" in out ? [`skip: ${out.skip}`] : out.findings.map((f) => `${f.level} ${f.code}`);
-}
 
 const base = (layout = "training-state") => baseCheckpoint(layout, "x", "test");
 const file = (rel: string, names: string[], over: Partial<WeightsFile> = {}): WeightsFile => ({ rel, kind: "safetensors", size: 1, verdicts: [], torchProblems: [], tensors: names.map((name) => ({ name, dtype: "float32", shape: [1] })), ...over });
