@@ -1,6 +1,7 @@
 import { errorMessage, FormatError, isFormatError } from "../core/errors.js";
 import { decodePickleStreams, PickleError } from "../formats/pickle/decoder.js";
-import type { PyValue, StorageRef, Tensor } from "../formats/pickle/values.js";
+import type { PyValue, Tensor } from "../formats/pickle/values.js";
+import type { StorageTable } from "../formats/torch/storage-table.js";
 import { readSafetensorsFrom } from "../formats/safetensors/index.js";
 import { openTorchFile, type FileKind, type TorchFile } from "../formats/torch/reader.js";
 import { sniffOpen } from "../formats/torch/sniff.js";
@@ -33,7 +34,7 @@ export interface DecodedState {
   /** torch.save files: what torch.load(weights_only=True) would make of it. */
   weightsOnly?: WeightsOnlyVerdict;
   /** torch.save files: every storage the pickle referenced, by key (its dtype and saved location). */
-  storages?: ReadonlyMap<string, StorageRef>;
+  storages?: StorageTable;
 }
 
 /** One value per call; `many`, when present, reads a list in one batch without a promise each (tens of thousands of `step` tensors). */

@@ -1,4 +1,5 @@
 import { PyCall, PyDict, PyList, PyTuple, StorageRef, Tensor, type PyValue } from "../formats/pickle/values.js";
+import type { StorageTable } from "../formats/torch/storage-table.js";
 import type { FileLoader } from "./file-loader.js";
 import type { NormalisedCheckpoint, TorchLoad } from "./types.js";
 
@@ -26,9 +27,17 @@ export function storageDevices(root: PyValue | undefined): Map<string, number> {
 }
 
 /** Storages per saved location, from the reader's storage table (every storage the pickle referenced): no walk of the decoded value. */
-function locationCounts(storages: ReadonlyMap<string, StorageRef>): Map<string, number> {
+function locationCounts(storages: StorageTable): Map<string, number> {
   const out = new Map<string, number>();
-  for (const s of storages.values()) out.set(s.location, (out.get(s.location) ?? 0) + 1);
+  const refs = storages.refs();
+  // Runs of one location (every storage of a CPU save is "cpu") are counted before the map is touched.
+  for (let i = 0; i < refs.length; ) {
+    const location = refs[i]!.location;
+    let j = i + 1;
+    while (j < refs.length && refs[j]!.location === location) j++;
+    out.set(location, (out.get(location) ?? 0) + (j - i));
+    i = j;
+  }
   return out;
 }
 

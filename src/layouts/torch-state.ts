@@ -26,13 +26,26 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
   const stepOf: OptimizerView["steps"][number][] = [];
   const momentShapes: OptimizerView["momentShapes"] = [];
   const moments: NonNullable<OptimizerView["moments"]> = [];
-  for (const [param, s] of state.map) {
+  // Plain loops over the entries (no callback, no [key, value] array per parameter): tens of thousands of parameters.
+  const params = state.interleaved();
+  for (let p = 0; p < params.length; p += 2) {
+    const s = params[p + 1];
     if (!isDict(s)) continue;
-    const entry: OptimizerView["steps"][number] = { param: String(param), step: undefined };
-    s.forEach((key, x) => {
-      if (key !== "step" && x instanceof Tensor) moments.push({ param: entry.param, key: String(key), dtype: x.dtype });
-    });
-    const v = s.get("step");
+    const entry: OptimizerView["steps"][number] = { param: String(params[p]), step: undefined };
+    const fields = s.interleaved();
+    let moment: Tensor | undefined;
+    let v: PyValue | undefined;
+    for (let f = 0; f < fields.length; f += 2) {
+      const key = fields[f];
+      const x = fields[f + 1];
+      if (key === "step") {
+        v = x;
+        continue;
+      }
+      if (!(x instanceof Tensor)) continue;
+      moments.push({ param: entry.param, key: String(key), dtype: x.dtype });
+      if (moment === undefined && x.shape.length > 0) moment = x;
+    }
     if (v instanceof Tensor) {
       if (v.numel === 1) {
         stepTensors.push(v);
@@ -40,8 +53,7 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
       }
     } else if (typeof v !== "boolean") entry.step = toNumber(v);
     steps.push(entry);
-    const moment = s.findValue(isMoment);
-    if (moment instanceof Tensor) momentShapes.push({ param: entry.param, shape: moment.shape });
+    if (moment) momentShapes.push({ param: entry.param, shape: moment.shape });
   }
   const values = await (scalar.many ? scalar.many(stepTensors) : Promise.all(stepTensors.map(scalar)));
   for (let i = 0; i < values.length; i++) stepOf[i]!.step = values[i];
@@ -64,11 +76,6 @@ export async function readOptimizer(v: PyValue | undefined, ref: PartRef, scalar
       moments,
     },
   };
-}
-
-/** A per-parameter moment tensor (exp_avg, momentum_buffer, ...): any tensor with a shape but the step. */
-function isMoment(key: PyValue, value: PyValue): boolean {
-  return key !== "step" && value instanceof Tensor && value.shape.length > 0;
 }
 
 /** The group's plain settings (not its param ids), rendered for comparison and display. */

@@ -109,8 +109,14 @@ export class RandomAccessFile implements ByteSource {
     return buf;
   }
 
+  readInto(buf: Uint8Array, at: number, offset: number, length: number, what = "data"): void {
+    this.check(offset, length, what);
+    if (!Number.isSafeInteger(at) || at < 0 || at + length > buf.length) throw new FormatError("BAD_RANGE", `${what}: ${length} bytes do not fit at ${at} of a ${buf.length}-byte buffer`);
+    this.fill(buf, at, offset, length, what);
+  }
+
   /** Exactly `length` bytes at file offset `offset` into `buf` at `at` (checked by the caller). */
-  private fill(buf: Buffer, at: number, offset: number, length: number, what = "data"): void {
+  private fill(buf: Uint8Array, at: number, offset: number, length: number, what = "data"): void {
     let done = 0;
     while (done < length) {
       let n: number;

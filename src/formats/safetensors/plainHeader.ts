@@ -33,10 +33,24 @@ export function parsePlainHeader<T>(text: string, dtypes: ReadonlySet<string>, m
 
 const NOT_PLAIN = new Error("not a plain header");
 
+/** An entry's field, recognised in place (no string made for it): see PlainParser.field. */
+const enum Field { Dtype, Shape, Offsets, Other }
+
 class PlainParser<T> {
   private i = 0;
   /** The last few shapes, shared between entries (a model repeats a handful of shapes). */
   private readonly shapes: number[][] = [];
+  /** Scratch for a shape's dimensions, copied only when it is a new shape. */
+  private readonly dims: number[] = [];
+  /** The last dtype read: the next entry's is usually the same string. */
+  private lastDtype = "";
+  /**
+   * Names seen so far, made only once a name does not sort after the one before it: writers emit
+   * names in sorted order, where every name is new by construction (a Set of tens of thousands of
+   * names was a third of the parse).
+   */
+  private names: Set<string> | undefined = undefined;
+  private readonly seen: string[] = [];
 
   constructor(
     private readonly s: string,
@@ -46,22 +60,40 @@ class PlainParser<T> {
 
   header(): PlainHeader<T> {
     const out: PlainHeader<T> = { metadata: null, entries: [] };
-    const names = new Set<string>();
+    let metadataSeen = false;
     this.expect(0x7b);
     if (!this.take(0x7d)) {
       do {
         const name = this.string();
-        if (names.has(name)) throw NOT_PLAIN;
-        names.add(name);
         this.expect(0x3a);
-        if (name === "__metadata__") out.metadata = this.metadata();
-        else out.entries.push(this.entry(name));
+        if (name === "__metadata__") {
+          if (metadataSeen) throw NOT_PLAIN;
+          metadataSeen = true;
+          out.metadata = this.metadata();
+          continue;
+        }
+        this.newName(name);
+        out.entries.push(this.entry(name));
       } while (this.take(0x2c));
       this.expect(0x7d);
     }
     this.ws();
     if (this.i !== this.s.length) throw NOT_PLAIN;
     return out;
+  }
+
+  /** Refuses a name seen before. */
+  private newName(name: string): void {
+    const seen = this.seen;
+    if (!this.names) {
+      if (seen.length === 0 || name > seen[seen.length - 1]!) {
+        seen.push(name);
+        return;
+      }
+      this.names = new Set(seen);
+    }
+    if (this.names.has(name)) throw NOT_PLAIN;
+    this.names.add(name);
   }
 
   private entry(name: string): T {
@@ -71,14 +103,13 @@ class PlainParser<T> {
     let end = -1;
     this.expect(0x7b);
     do {
-      const key = this.string();
+      const field = this.field();
       this.expect(0x3a);
-      if (key === "dtype" && dtype === undefined) {
-        dtype = this.string();
-        if (!this.dtypes.has(dtype)) throw NOT_PLAIN;
-      } else if (key === "shape" && shape === undefined) {
+      if (field === Field.Dtype && dtype === undefined) {
+        dtype = this.dtype();
+      } else if (field === Field.Shape && shape === undefined) {
         shape = this.shape();
-      } else if (key === "data_offsets" && begin < 0) {
+      } else if (field === Field.Offsets && begin < 0) {
         this.expect(0x5b);
         begin = this.uint();
         this.expect(0x2c);
@@ -91,18 +122,55 @@ class PlainParser<T> {
     return this.make(name, dtype, shape, begin, end);
   }
 
+  /** A quoted field name, compared where it lies: "dtype", "shape", "data_offsets", or another (not plain). */
+  private field(): Field {
+    this.ws();
+    const s = this.s;
+    const i = this.i;
+    if (s.charCodeAt(i) !== QUOTE) throw NOT_PLAIN;
+    const f = s.startsWith('dtype"', i + 1) ? Field.Dtype : s.startsWith('shape"', i + 1) ? Field.Shape : s.startsWith('data_offsets"', i + 1) ? Field.Offsets : Field.Other;
+    if (f === Field.Other) throw NOT_PLAIN;
+    this.i = i + (f === Field.Offsets ? 14 : 7);
+    return f;
+  }
+
+  /** A dtype string, one of `dtypes`: the previous entry's string when it is the same. */
+  private dtype(): string {
+    this.ws();
+    const last = this.lastDtype;
+    const i = this.i;
+    const s = this.s;
+    if (last !== "" && s.charCodeAt(i) === QUOTE && s.charCodeAt(i + 1 + last.length) === QUOTE && s.startsWith(last, i + 1)) {
+      this.i = i + last.length + 2;
+      return last;
+    }
+    const d = this.string();
+    if (!this.dtypes.has(d)) throw NOT_PLAIN;
+    this.lastDtype = d;
+    return d;
+  }
+
   private shape(): number[] {
     this.expect(0x5b);
-    const dims: number[] = [];
+    const dims = this.dims;
+    let n = 0;
     if (!this.take(0x5d)) {
-      do dims.push(this.uint());
+      do dims[n++] = this.uint();
       while (this.take(0x2c));
       this.expect(0x5d);
     }
-    for (const known of this.shapes) if (known.length === dims.length && known.every((d, k) => d === dims[k])) return known;
-    if (this.shapes.length >= 16) this.shapes.shift();
-    this.shapes.push(dims);
-    return dims;
+    const shapes = this.shapes;
+    for (let k = 0; k < shapes.length; k++) {
+      const known = shapes[k]!;
+      if (known.length !== n) continue;
+      let same = true;
+      for (let d = 0; d < n && same; d++) same = known[d] === dims[d];
+      if (same) return known;
+    }
+    const made = dims.slice(0, n);
+    if (shapes.length >= 16) shapes.shift();
+    shapes.push(made);
+    return made;
   }
 
   private metadata(): Record<string, string> | null {

@@ -5,7 +5,7 @@ import type { DecodedPickle, PickleLimits, ReduceHook } from "../pickle/types.js
 import type { PyValue, Tensor } from "../pickle/values.js";
 import type { ZipArchive, ZipEntry } from "../zip/central-directory.js";
 import { readEntry } from "../zip/entry.js";
-import { SMALL_RECORD, smallRecordRange, smallRecordStart } from "../zip/local-header.js";
+import { recordStartIn, SMALL_RECORD, SMALL_RECORD_READ, smallRecordLength, smallRecordRange, smallRecordStart } from "../zip/local-header.js";
 import { readRanges } from "../../storage/ranges.js";
 import { isZipSignature } from "../zip/central-directory.js";
 import { decodeElements, itemSizeOf, type ElementValue } from "./dtypes.js";
@@ -192,8 +192,10 @@ async function readValues(file: ByteSource, tf: TorchFile, t: Tensor, max = DEFA
 }
 
 /**
- * Small stored zip records are read with their local headers, all of them in one readRanges call
- * (adjacent ones merge into one read); anything else goes through readValues one by one.
+ * Small stored zip records are read with their local headers (one read each, the header checked
+ * first): from a local file into one reused buffer, nothing allocated per record; from a remote
+ * object in one readRanges call, which merges them into few requests. Anything else goes through
+ * readValues one by one, as does a record whose read failed (so each failure stays with its tensor).
  */
 async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Tensor[]): Promise<(ElementValue | undefined)[]> {
   const out: (ElementValue | undefined)[] = new Array(ts.length).fill(undefined);
@@ -211,14 +213,35 @@ async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Ten
     }
   }
   if (!zip || small.length === 0) return out;
-  // A record whose local header was read already (--deep reads them all) needs only its bytes.
-  const known = (i: number) => zip.dataOffset[i]! >= 0;
-  const ranges = records.map((i) => (known(i) ? { offset: zip.dataOffset[i]!, length: zip.compressedSize[i]! } : smallRecordRange(zip, i)));
+  const slow = async (m: number) => (await readValues(file, tf, ts[small[m]!]!, 1).catch(() => []))[0];
+  if (file.readInto) {
+    const h = Buffer.allocUnsafe(SMALL_RECORD_READ);
+    for (let m = 0; m < small.length; m++) {
+      const i = records[m]!;
+      const t = ts[small[m]!]!;
+      // A record whose local header was read already (--deep reads them all) needs only its bytes.
+      const fromData = zip.dataOffset[i]! >= 0;
+      const offset = fromData ? zip.dataOffset[i]! : zip.localHeaderOffset[i]!;
+      const length = fromData ? zip.compressedSize[i]! : smallRecordLength(zip, i);
+      let value: ElementValue | undefined;
+      let start = -1;
+      try {
+        file.readInto(h, 0, offset, length, "small storage records");
+        start = fromData ? 0 : recordStartIn(zip, i, h, 0, length);
+        if (start >= 0) value = firstElement(h, start, zip.compressedSize[i]!, t, tf.byteOrder);
+      } catch {
+        start = -1;
+      }
+      out[small[m]!] = start >= 0 ? value : await slow(m);
+    }
+    return out;
+  }
+  const ranges = records.map((i) => (zip.dataOffset[i]! >= 0 ? { offset: zip.dataOffset[i]!, length: zip.compressedSize[i]! } : smallRecordRange(zip, i)));
   let got: Buffer[] | undefined;
   try {
     got = await readRanges(file, ranges, "small storage records");
   } catch {
-    got = undefined; // one by one below, so each failure stays with its tensor
+    got = undefined; // one by one below
   }
   for (let m = 0; m < small.length; m++) {
     const t = ts[small[m]!]!;
@@ -226,7 +249,7 @@ async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Ten
     try {
       // A range that started at the data holds only the data; one that started at the local header, the header first.
       const start = !got ? -1 : ranges[m]!.offset === zip.dataOffset[i] ? 0 : smallRecordStart(zip, i, got[m]!);
-      out[small[m]!] = start >= 0 ? firstElement(got![m]!, start, zip.compressedSize[i]!, t, tf.byteOrder) : (await readValues(file, tf, t, 1))[0];
+      out[small[m]!] = start >= 0 ? firstElement(got![m]!, start, zip.compressedSize[i]!, t, tf.byteOrder) : await slow(m);
     } catch {
       out[small[m]!] = undefined;
     }

@@ -48,6 +48,11 @@ export class StorageTable implements ReadonlyMap<string, StorageRef> {
     return this;
   }
 
+  /** Every storage in the order first seen, as an array (loops over hundreds of thousands: no iterator). */
+  refs(): readonly StorageRef[] {
+    return this.order ? this.order.map((e) => e.ref) : this.indexed;
+  }
+
   *keys(): IterableIterator<string> {
     for (const [key] of this.entries()) yield key;
   }

@@ -104,7 +104,9 @@ async function locateStorages(zip: ZipArchive, p: (rec: string) => string, rb: T
   // One hash lookup per storage on the record columns: no name string, no entry object (a
   // mixture-of-experts optimizer state has hundreds of thousands of storages).
   const found: { key: string; record: number }[] = [];
-  for (const ref of rb.storages.values()) {
+  const refs = rb.storages.refs();
+  for (let r = 0; r < refs.length; r++) {
+    const ref = refs[r]!;
     const i = storageRecord(zip, dataPrefix, ref.key);
     if (i < 0) {
       problems.push({ code: "TORCH_STORAGE_MISSING", message: `the pickle references storage ${ref.key} but the archive has no ${JSON.stringify(dataPrefix + ref.key)}`, key: ref.key });

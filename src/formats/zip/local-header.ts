@@ -66,9 +66,17 @@ async function readLocalName(zip: ZipArchive, i: number, h: Buffer): Promise<num
 
 /** Where a small stored record's local header and bytes lie, to be read in one range (see SMALL_RECORD). */
 export function smallRecordRange(zip: ZipArchive, i: number): ByteRange {
-  const at = zip.localHeaderOffset[i]!;
-  return { offset: at, length: Math.max(0, Math.min(LFH_SIZE + zip.nameLength[i]! + EXTRA_ALLOWANCE + zip.compressedSize[i]!, zip.file.size - at)) };
+  return { offset: zip.localHeaderOffset[i]!, length: smallRecordLength(zip, i) };
 }
+
+/** smallRecordRange's length: at most SMALL_RECORD_READ bytes. */
+export function smallRecordLength(zip: ZipArchive, i: number): number {
+  const at = zip.localHeaderOffset[i]!;
+  return Math.max(0, Math.min(LFH_SIZE + zip.nameLength[i]! + EXTRA_ALLOWANCE + Math.min(zip.compressedSize[i]!, SMALL_RECORD), zip.file.size - at));
+}
+
+/** The most bytes smallRecordRange spans: a buffer this long holds any small record with its header. */
+export const SMALL_RECORD_READ = LFH_SIZE + 0xffff + EXTRA_ALLOWANCE + SMALL_RECORD;
 
 /**
  * Where a small stored record's bytes start within `h`, the range smallRecordRange gave, its local
