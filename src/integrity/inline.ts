@@ -1,10 +1,10 @@
 import { errorMessage } from "../core/errors.js";
 import { dataOffsetAt, recordStartIn, type ZipArchive } from "../formats/zip/index.js";
-import { emptySpanResult, measure, type SpanResult } from "./span.js";
+import { emptySpanResult, measure, wordsOf, type SpanResult, type Words } from "./span.js";
 
 /** Records up to this size are scanned here; larger ones go to the thread pool as span jobs. */
 export const INLINE_RECORD = 1024 * 1024;
-/** Bytes read at once: a fresh buffer each (the source has no read into a given buffer), so not too many. */
+/** Bytes read at once: into one reused buffer from a local file, a fresh one each otherwise. */
 const SPAN = 1024 * 1024;
 
 export interface InlineScan {
@@ -32,6 +32,9 @@ export async function scanInline(zip: ZipArchive, records: number[], bounds: Flo
   const job = { crc: true, dtypes, bigEndian };
   let k = 0;
   let spans = 0;
+  // One buffer for every span of a local file (read into), with its float views made once.
+  const reused = zip.file.readInto ? Buffer.allocUnsafeSlow(SPAN + 64) : undefined;
+  const reusedWords = reused && wordsOf(reused);
   while (k < n) {
     // From the 64-byte boundary before the first header: records' data keep the file's alignment in
     // the buffer (torch aligns them to 64), so the NaN/Inf scan views them as floats in place.
@@ -42,8 +45,16 @@ export async function scanInline(zip: ZipArchive, records: number[], bounds: Flo
     while (j < n && zip.localHeaderOffset[records[j]!] === bounds[j - 1] && bounds[j]! - from <= SPAN) j++;
     const to = Math.min(bounds[j - 1]!, zip.file.size);
     let span: Buffer;
+    let words: Words | undefined;
     try {
-      span = await zip.file.read(from, to - from, "zip records");
+      if (reused && to - from <= reused.length) {
+        zip.file.readInto!(reused, 0, from, to - from, "zip records");
+        span = reused.subarray(0, to - from);
+        words = reusedWords;
+      } else {
+        span = await zip.file.read(from, to - from, "zip records");
+        words = wordsOf(span);
+      }
     } catch {
       for (let m = k; m < j; m++) await one(zip, records[m]!, m, out, job);
       k = j;
@@ -56,7 +67,7 @@ export async function scanInline(zip: ZipArchive, records: number[], bounds: Flo
         const start = recordStartIn(zip, i, span, base, Math.min(span.length, bounds[m]! - from));
         if (start < 0) await one(zip, i, m, out, job);
         else {
-          measure(out.result, m, span.subarray(start, start + zip.compressedSize[i]!), job, true);
+          measure(out.result, m, span.subarray(start, start + zip.compressedSize[i]!), job, true, words, start);
           out.result.bytes += zip.compressedSize[i]!; // the record's bytes, as the pool counts them
         }
       } catch (e) {

@@ -29,6 +29,23 @@ export const SCANNED_DTYPES = new Set(["float32", "float64", "float16", "bfloat1
  * about 2.5 times the speed of testing exponent bits. Counting only runs
  * when this says there is something to count.
  */
+/** allFinite32 over elements [from, to) of a view made once for a whole read buffer (no view per record). */
+export function allFinite32At(v: Float32Array, from: number, to: number): boolean {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  const n = from + ((to - from) & ~3);
+  for (let i = from; i < n; i += 4) {
+    a += v[i]! * 0;
+    b += v[i + 1]! * 0;
+    c += v[i + 2]! * 0;
+    d += v[i + 3]! * 0;
+  }
+  for (let i = n; i < to; i++) a += v[i]! * 0;
+  return a + b + c + d === 0;
+}
+
 function allFinite32(bytes: Uint8Array): boolean {
   if (bytes.byteOffset % 4 !== 0) return false;
   return sumTimesZero(new Float32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 4)));

@@ -128,7 +128,9 @@ export async function planTorchFile(rel: string, tf: TorchFile, progress?: Progr
   if (zip) {
     const dataPrefix = `${tf.archivePrefix ? `${tf.archivePrefix}/` : ""}data/`;
     const storageOf: (string | undefined)[] = new Array(zip.count);
-    for (const key of tf.storages.keys()) {
+    const refs = tf.storages.refs();
+    for (let r = 0; r < refs.length; r++) {
+      const key = refs[r]!.key;
       const i = storageRecord(zip, dataPrefix, key);
       if (i >= 0) storageOf[i] = key;
     }
@@ -275,18 +277,21 @@ function plan(result: IntegrityResult, path: string, recs: Rec[], labels: Labels
  * Record indices in local-header order: the order torch writes them in (then no sort is needed), else
  * sorted, offset and index packed in one double for the native sort while they fit in 53 bits.
  */
-function byHeaderOffset(zip: ZipArchive): number[] {
+function byHeaderOffset(zip: ZipArchive): Int32Array {
   const n = zip.count;
   const lho = zip.localHeaderOffset;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
   let sorted = true;
   for (let i = 1; i < n && sorted; i++) sorted = lho[i - 1]! <= lho[i]!;
-  if (sorted) return Array.from({ length: n }, (_, i) => i);
+  if (sorted) return order;
   const scale = 2 ** Math.ceil(Math.log2(n + 1));
-  if (zip.directoryOffset * scale + scale > Number.MAX_SAFE_INTEGER) return Array.from({ length: n }, (_, i) => i).sort((a, b) => lho[a]! - lho[b]!);
+  if (zip.directoryOffset * scale + scale > Number.MAX_SAFE_INTEGER) return order.sort((a, b) => lho[a]! - lho[b]! || a - b);
   const packed = new Float64Array(n);
   for (let i = 0; i < n; i++) packed[i] = lho[i]! * scale + i;
   packed.sort();
-  return Array.from(packed, (v) => v % scale);
+  for (let i = 0; i < n; i++) order[i] = packed[i]! % scale;
+  return order;
 }
 
 /** storage key -> the key path of the first tensor that views it ("optimizer_state_dict.state.0.exp_avg"), walked on first use. */

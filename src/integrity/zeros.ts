@@ -27,5 +27,11 @@ export function allZero(bytes: Uint8Array, dtype: string, bigEndian = false): bo
   return true;
 }
 
+/** allZero for float32/complex64 over words [from, to) of a view made once for a whole read buffer. */
+export function allZero32At(words: Uint32Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if ((words[i]! & 0x7fffffff) !== 0) return false;
+  return true;
+}
+
 /** Bytes per float component (a complex number is two). */
 const ELEMENT_BYTES: Record<string, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, complex64: 4, complex128: 8 };

@@ -178,7 +178,7 @@ export class FileLoader {
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
       const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));
-      const scalars = (ts: Tensor[]) => file.readFirstValues(ts).then((vs) => vs.map(asNumber), () => ts.map(() => undefined));
+      const scalars = (ts: Tensor[]) => file.readFirstValues(ts, { across: this.deep }).then((vs) => vs.map(asNumber), () => ts.map(() => undefined));
       const scalar: ScalarReader = Object.assign(batched(scalars), { many: scalars });
       const state: StateFile = { rel, value: file.value, summary: `${file.format === "zip" ? "torch zip" : "torch legacy"}, ${summarise(file.value)}`, verdicts, torchProblems };
       return { state, value: file.value, scalar, weightsOnly: weightsOnlyVerdict(file.pickle, verdicts), storages: file.storages };

@@ -53,8 +53,17 @@ export interface TorchFile {
    * The first element of each tensor (undefined where it cannot be read), in one batched read of
    * the small records that hold them: an optimizer's `step` of every parameter.
    */
-  readFirstValues(ts: readonly Tensor[]): Promise<(ElementValue | undefined)[]>;
+  readFirstValues(ts: readonly Tensor[], options?: FirstValuesOptions): Promise<(ElementValue | undefined)[]>;
   close(): Promise<void>;
+}
+
+export interface FirstValuesOptions {
+  /**
+   * --deep, which reads every byte anyway: small records lying within READ_ACROSS bytes of one
+   * another are read in one read, the bytes between them included. Default mode reads each record
+   * alone, never another tensor's bytes.
+   */
+  across?: boolean;
 }
 
 export interface OpenTorchOptions {
@@ -90,7 +99,7 @@ export async function openTorchFile(path: string, options: OpenTorchOptions = {}
         isTorchScript: r.isTorchScript, pickle: r.pickle, pickleName: r.pickleName, pickleOffset: r.pickleOffset, value: r.pickle.value, storages: r.rebuilder.storages,
         locations: r.locations, problems: r.problems, zip: r.zip,
         readValues: (t, max) => readValues(file, tf, t, max),
-        readFirstValues: (ts) => readFirstValues(file, tf, ts),
+        readFirstValues: (ts, o) => readFirstValues(file, tf, ts, o),
       };
       return tf;
     }
@@ -103,7 +112,7 @@ export async function openTorchFile(path: string, options: OpenTorchOptions = {}
         isTorchScript: false, pickle: r.pickle, pickleName: `tar member "pickle"`, pickleOffset: r.pickleOffset, value: r.pickle.value, storages: r.rebuilder.storages,
         locations: r.locations, problems: r.problems,
         readValues: (t, max) => readValues(file, tf, t, max),
-        readFirstValues: (ts) => readFirstValues(file, tf, ts),
+        readFirstValues: (ts, o) => readFirstValues(file, tf, ts, o),
       };
       return tf;
     }
@@ -113,7 +122,7 @@ export async function openTorchFile(path: string, options: OpenTorchOptions = {}
       isTorchScript: false, pickle: r.pickle, pickleName: "main pickle", pickleOffset: 0, value: r.pickle.value, storages: r.rebuilder.storages,
       locations: r.locations, problems: r.problems,
       readValues: (t, max) => readValues(file, tf, t, max),
-      readFirstValues: (ts) => readFirstValues(file, tf, ts),
+      readFirstValues: (ts, o) => readFirstValues(file, tf, ts, o),
     };
     return tf;
   } catch (e) {
@@ -197,7 +206,7 @@ async function readValues(file: ByteSource, tf: TorchFile, t: Tensor, max = DEFA
  * object in one readRanges call, which merges them into few requests. Anything else goes through
  * readValues one by one, as does a record whose read failed (so each failure stays with its tensor).
  */
-async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Tensor[]): Promise<(ElementValue | undefined)[]> {
+async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Tensor[], options?: FirstValuesOptions): Promise<(ElementValue | undefined)[]> {
   const out: (ElementValue | undefined)[] = new Array(ts.length).fill(undefined);
   const zip = tf.zip;
   const small: number[] = [];
@@ -214,12 +223,12 @@ async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Ten
   }
   if (!zip || small.length === 0) return out;
   const slow = async (m: number) => (await readValues(file, tf, ts[small[m]!]!, 1).catch(() => []))[0];
+  if (file.readInto && options?.across) return readAcross(file, tf, zip, ts, small, records, out, slow);
   if (file.readInto) {
     const h = Buffer.allocUnsafe(SMALL_RECORD_READ);
     for (let m = 0; m < small.length; m++) {
       const i = records[m]!;
-      const t = ts[small[m]!]!;
-      // A record whose local header was read already (--deep reads them all) needs only its bytes.
+      // A record whose local header was read already needs only its bytes.
       const fromData = zip.dataOffset[i]! >= 0;
       const offset = fromData ? zip.dataOffset[i]! : zip.localHeaderOffset[i]!;
       const length = fromData ? zip.compressedSize[i]! : smallRecordLength(zip, i);
@@ -228,7 +237,7 @@ async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Ten
       try {
         file.readInto(h, 0, offset, length, "small storage records");
         start = fromData ? 0 : recordStartIn(zip, i, h, 0, length);
-        if (start >= 0) value = firstElement(h, start, zip.compressedSize[i]!, t, tf.byteOrder);
+        if (start >= 0) value = firstElement(h, start, zip.compressedSize[i]!, ts[small[m]!]!, tf.byteOrder);
       } catch {
         start = -1;
       }
@@ -253,6 +262,64 @@ async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Ten
     } catch {
       out[small[m]!] = undefined;
     }
+  }
+  return out;
+}
+
+/** How far apart --deep's step-value reads may start: one read covers every small record within it. */
+const READ_ACROSS = 1024 * 1024;
+
+/**
+ * readFirstValues for --deep: the records in header order, those within READ_ACROSS bytes of the
+ * first of a run read at once into one reused buffer (tens of thousands of `step` records, a few
+ * kilobytes apart, in a few hundred reads instead of one each). Each header is checked as usual.
+ */
+async function readAcross(
+  file: ByteSource, tf: TorchFile, zip: ZipArchive, ts: readonly Tensor[], small: number[], records: number[],
+  out: (ElementValue | undefined)[], slow: (m: number) => Promise<ElementValue | undefined>,
+): Promise<(ElementValue | undefined)[]> {
+  const n = small.length;
+  const from = new Float64Array(n);
+  const to = new Float64Array(n);
+  for (let m = 0; m < n; m++) {
+    const i = records[m]!;
+    const fromData = zip.dataOffset[i]! >= 0;
+    from[m] = fromData ? zip.dataOffset[i]! : zip.localHeaderOffset[i]!;
+    to[m] = from[m]! + (fromData ? zip.compressedSize[i]! : smallRecordLength(zip, i));
+  }
+  const order = Array.from({ length: n }, (_, m) => m);
+  let sorted = true;
+  for (let m = 1; m < n && sorted; m++) sorted = from[m - 1]! <= from[m]!;
+  if (!sorted) order.sort((a, b) => from[a]! - from[b]!);
+  const buf = Buffer.allocUnsafe(READ_ACROSS + SMALL_RECORD_READ);
+  for (let k = 0; k < n; ) {
+    const first = from[order[k]!]!;
+    let end = to[order[k]!]!;
+    let j = k + 1;
+    while (j < n && to[order[j]!]! - first <= buf.length) end = Math.max(end, to[order[j++]!]!);
+    let read = true;
+    try {
+      file.readInto!(buf, 0, first, end - first, "small storage records");
+    } catch {
+      read = false;
+    }
+    for (let q = k; q < j; q++) {
+      const m = order[q]!;
+      const i = records[m]!;
+      let start = -1;
+      let value: ElementValue | undefined;
+      if (read) {
+        try {
+          const base = from[m]! - first;
+          start = zip.dataOffset[i]! === from[m] ? base : recordStartIn(zip, i, buf, base, to[m]! - first);
+          if (start >= 0) value = firstElement(buf, start, zip.compressedSize[i]!, ts[small[m]!]!, tf.byteOrder);
+        } catch {
+          start = -1;
+        }
+      }
+      out[small[m]!] = start >= 0 ? value : await slow(m);
+    }
+    k = j;
   }
   return out;
 }
