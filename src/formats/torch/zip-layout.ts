@@ -206,14 +206,31 @@ function entriesOutside(zip: ZipArchive, folder: string, dataPrefix: string): { 
   let count = 0;
   let first = -1;
   const ascii = !/[^\x00-\x7f]/.test(folder + dataPrefix) && dataPrefix.startsWith(folder);
-  const records = new Int32Array(zip.count * 2 + 1);
-  for (let i = 0; i < zip.count; i++) {
-    const inside = folder === "" || (ascii ? zip.nameStartsWith(i, folder) : zip.nameOf(i).startsWith(folder));
-    if (!inside) {
-      if (count++ === 0) first = i;
-    } else if (ascii) numberRecord(zip, i, dataPrefix, records);
+  if (!ascii) {
+    for (let i = 0; i < zip.count; i++) {
+      if (folder !== "" && !zip.nameOf(i).startsWith(folder)) if (count++ === 0) first = i;
+    }
+    return { count, first };
   }
-  if (ascii) numbered.set(zip, { prefix: dataPrefix, records });
+  // One loop over the name bytes, the prefixes compared as bytes (hundreds of thousands of names).
+  const records = new Int32Array(zip.count * 2 + 1);
+  const d = zip.nameBytes;
+  const nameAt = zip.nameAt;
+  const nameLength = zip.nameLength;
+  const prefix = Buffer.from(dataPrefix, "latin1");
+  const folderLength = folder.length;
+  for (let i = 0; i < zip.count; i++) {
+    const at = nameAt[i]!;
+    const length = nameLength[i]!;
+    let k = 0;
+    if (length >= folderLength) while (k < folderLength && d[at + k] === prefix[k]) k++;
+    if (k < folderLength) {
+      if (count++ === 0) first = i;
+      continue;
+    }
+    numberAt(d, at, length, prefix, k, i, records);
+  }
+  numbered.set(zip, { prefix: dataPrefix, records });
   return { count, first };
 }
 
@@ -227,7 +244,10 @@ export function storageRecord(zip: ZipArchive, dataPrefix: string, key: string):
   let index = numbered.get(zip);
   if (index?.prefix !== dataPrefix) {
     const records = new Int32Array(zip.count * 2 + 1);
-    if (!/[^\x00-\x7f]/.test(dataPrefix)) for (let i = 0; i < zip.count; i++) numberRecord(zip, i, dataPrefix, records);
+    if (!/[^\x00-\x7f]/.test(dataPrefix)) {
+      const prefix = Buffer.from(dataPrefix, "latin1");
+      for (let i = 0; i < zip.count; i++) numberAt(zip.nameBytes, zip.nameAt[i]!, zip.nameLength[i]!, prefix, 0, i, records);
+    }
     index = { prefix: dataPrefix, records };
     numbered.set(zip, index);
   }
@@ -241,19 +261,23 @@ export function storageRecord(zip: ZipArchive, dataPrefix: string, key: string):
 
 const numbered = new WeakMap<ZipArchive, { prefix: string; records: Int32Array }>();
 
-/** records[k] = 1 + i when record i is named `prefix + k` (k a canonical decimal below records.length; prefix ASCII). */
-function numberRecord(zip: ZipArchive, i: number, prefix: string, records: Int32Array): void {
-  if (!zip.nameStartsWith(i, prefix)) return;
-  const d = zip.directory;
-  const from = zip.nameAt[i]! + prefix.length;
-  const to = zip.nameAt[i]! + zip.nameLength[i]!;
-  if (to === from || to - from > 9 || (to - from > 1 && d[from] === 0x30)) return;
-  let k = 0;
-  for (let p = from; p < to; p++) {
-    const c = d[p]! - 0x30;
+/**
+ * records[v] = 1 + i when record i (its name at `at` of `d`, `length` bytes, the first `k` already
+ * known to match `prefix`) is named `prefix + v`, v a canonical decimal below records.length; prefix ASCII.
+ */
+function numberAt(d: Uint8Array, at: number, length: number, prefix: Uint8Array, k: number, i: number, records: Int32Array): void {
+  const p = prefix.length;
+  if (length <= p) return;
+  while (k < p && d[at + k] === prefix[k]) k++;
+  if (k < p) return;
+  const from = at + p;
+  const to = at + length;
+  if (to - from > 9 || (to - from > 1 && d[from] === 0x30)) return;
+  let v = 0;
+  for (let q = from; q < to; q++) {
+    const c = d[q]! - 0x30;
     if (c < 0 || c > 9) return;
-    k = k * 10 + c;
+    v = v * 10 + c;
   }
-  if (k < records.length && records[k] === 0) records[k] = i + 1;
+  if (v < records.length && records[v] === 0) records[v] = i + 1;
 }
-

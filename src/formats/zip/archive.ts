@@ -17,8 +17,11 @@ export interface ZipEntry {
 /** What the central-directory parser hands over, one column per field. */
 export interface ZipColumns {
   count: number;
-  /** The central directory's bytes: names are kept as offsets into it. */
-  directory: Buffer;
+  /**
+   * Every record's name, back to back (nameAt indexes into it): copied out of the central
+   * directory, whose other bytes (46 per record, and extra fields) are not kept.
+   */
+  nameBytes: Buffer;
   /** Where the central directory starts in the file: every record lies before it. */
   directoryOffset: number;
   nameAt: Uint32Array;
@@ -41,7 +44,7 @@ export interface ZipColumns {
  */
 export class ZipArchive implements ZipColumns {
   readonly count: number;
-  readonly directory: Buffer;
+  readonly nameBytes: Buffer;
   readonly directoryOffset: number;
   readonly nameAt: Uint32Array;
   readonly nameLength: Uint16Array;
@@ -67,7 +70,7 @@ export class ZipArchive implements ZipColumns {
     c: ZipColumns,
   ) {
     this.count = c.count;
-    this.directory = c.directory;
+    this.nameBytes = c.nameBytes;
     this.directoryOffset = c.directoryOffset;
     this.nameAt = c.nameAt;
     this.nameLength = c.nameLength;
@@ -89,7 +92,7 @@ export class ZipArchive implements ZipColumns {
   private insert(i: number): void {
     const at = this.nameAt[i]!;
     const len = this.nameLength[i]!;
-    const d = this.directory;
+    const d = this.nameBytes;
     let h = 0x811c9dc5 | 0;
     let ascii = true;
     for (let k = at; k < at + len; k++) {
@@ -130,7 +133,7 @@ export class ZipArchive implements ZipColumns {
       if (c >= 0x80) return this.other.get(name + suffix) ?? -1;
       h = Math.imul(h ^ c, 0x01000193);
     }
-    const d = this.directory;
+    const d = this.nameBytes;
     const mask = this.slots.length - 1;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const j = this.slots[s]! - 1;
@@ -183,7 +186,7 @@ export class ZipArchive implements ZipColumns {
 
   nameOf(i: number): string {
     const at = this.nameAt[i]!;
-    return decodeName(this.directory, at, at + this.nameLength[i]!, this.flags[i]!);
+    return decodeName(this.nameBytes, at, at + this.nameLength[i]!, this.flags[i]!);
   }
 
   /** Whether record i's name starts with `prefix` (ASCII), compared on the bytes. */
@@ -191,7 +194,7 @@ export class ZipArchive implements ZipColumns {
     const len = prefix.length;
     if (this.nameLength[i]! < len) return false;
     const at = this.nameAt[i]!;
-    for (let k = 0; k < len; k++) if (this.directory[at + k] !== prefix.charCodeAt(k)) return false;
+    for (let k = 0; k < len; k++) if (this.nameBytes[at + k] !== prefix.charCodeAt(k)) return false;
     return true;
   }
 }

@@ -149,8 +149,11 @@ export function u64(b: Uint8Array, at: number, what: string, base: number): numb
  * thousands of them. Every count, size and offset is checked as it is read.
  */
 function parseCentralDirectory(cd: Buffer, cdOffset: number, count: number): ZipColumns {
+  // Names are copied out as they are read: the rest of the directory (most of its bytes) is not kept.
+  const names = Buffer.allocUnsafe(Math.max(0, cd.length - count * CDH_SIZE));
+  let q = 0;
   const c: ZipColumns = {
-    count, directory: cd, directoryOffset: cdOffset,
+    count, nameBytes: names, directoryOffset: cdOffset,
     nameAt: new Uint32Array(count), nameLength: new Uint16Array(count), flags: new Uint16Array(count), method: new Uint16Array(count),
     crc32: new Uint32Array(count), compressedSize: new Float64Array(count), uncompressedSize: new Float64Array(count), localHeaderOffset: new Float64Array(count),
   };
@@ -195,7 +198,9 @@ function parseCentralDirectory(cd: Buffer, cdOffset: number, count: number): Zip
       const name = decodeName(cd, nameAt, nameAt + nameLen, flags);
       throw new FormatError("ZIP_BAD_CENTRAL_DIRECTORY", `entry ${JSON.stringify(name)} claims ${compressedSize} compressed bytes, more than lie between its local header (byte ${localHeaderOffset}) and the central directory (byte ${cdOffset})`, at, { entry: name });
     }
-    c.nameAt[i] = nameAt;
+    for (let k = 0; k < nameLen; k++) names[q + k] = cd[nameAt + k]!;
+    c.nameAt[i] = q;
+    q += nameLen;
     c.nameLength[i] = nameLen;
     c.flags[i] = flags;
     c.method[i] = u16(cd, p + 10);
@@ -205,6 +210,8 @@ function parseCentralDirectory(cd: Buffer, cdOffset: number, count: number): Zip
     c.localHeaderOffset[i] = localHeaderOffset;
     p = varEnd;
   }
+  // Extra fields and comments made the copy's room larger than the names: keep only the names.
+  c.nameBytes = q < names.length / 2 ? Buffer.from(names.subarray(0, q)) : names.subarray(0, q);
   return c;
 }
 

@@ -158,7 +158,7 @@ function checkLocalHeader(zip: ZipArchive, i: number, h: Buffer, base = 0, end =
   }
   if (end - base < LFH_SIZE + nameLen) return undefined;
   // Same name in both headers, byte for byte: a mismatch lets two readers see two different archives.
-  if (!sameName(h, base + LFH_SIZE, zip.directory, zip.nameAt[i]!, zip.nameLength[i]!, nameLen)) {
+  if (!sameName(h, base + LFH_SIZE, zip.nameBytes, zip.nameAt[i]!, zip.nameLength[i]!, nameLen)) {
     const shown = h.toString("latin1", base + LFH_SIZE, base + LFH_SIZE + Math.min(nameLen, 200));
     throw localError(
       zip,
@@ -182,9 +182,9 @@ function localError(zip: ZipArchive, i: number, code: string, message: string, o
   return new FormatError(code, message, offset, { entry: zip.nameOf(i), ...data });
 }
 
-/** The local name (at `from` in `h`) equals the central directory's bytes. */
-function sameName(h: Uint8Array, from: number, directory: Uint8Array, at: number, length: number, localLength: number): boolean {
+/** The local name (at `from` in `h`) equals the central directory's bytes (at `at` in `names`). */
+function sameName(h: Uint8Array, from: number, names: Uint8Array, at: number, length: number, localLength: number): boolean {
   if (localLength !== length) return false;
-  for (let k = 0; k < length; k++) if (h[from + k] !== directory[at + k]) return false;
+  for (let k = 0; k < length; k++) if (h[from + k] !== names[at + k]) return false;
   return true;
 }
