@@ -1,10 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { FormatError } from "../core/errors.js";
-import { touchingSpans } from "./ranges.js";
-import type { ByteRange, ByteSource } from "./types.js";
+import type { ByteSource } from "./types.js";
 
-/** readMany never merges ranges into one read larger than this. */
-const MAX_MERGED_SPAN = 1024 * 1024;
 
 /**
  * Positioned, bounds-checked reads of one regular file. Readers never read a
@@ -61,31 +58,6 @@ export class RandomAccessFile implements ByteSource {
   /** Reads exactly `length` bytes at `offset`, or throws TRUNCATED naming what was being read. */
   async read(offset: number, length: number, what = "data"): Promise<Buffer> {
     return this.readSync(offset, length, what);
-  }
-
-  /**
-   * Ranges that touch or overlap are read as one span (adjacent small records: one read, not one
-   * each), every span into one buffer: tens of thousands of small buffers cost more than the reads.
-   */
-  async readMany(ranges: readonly ByteRange[], what = "data"): Promise<Buffer[]> {
-    for (const r of ranges) this.check(r.offset, r.length, what);
-    const spans = touchingSpans(ranges, MAX_MERGED_SPAN);
-    let total = 0;
-    for (const span of spans) total += span.end - span.start;
-    const out: Buffer[] = new Array(ranges.length);
-    let pool = Buffer.allocUnsafe(Math.min(total, MAX_MERGED_SPAN));
-    let at = 0;
-    for (const span of spans) {
-      const length = span.end - span.start;
-      if (at + length > pool.length) {
-        pool = Buffer.allocUnsafe(Math.max(length, Math.min(total, MAX_MERGED_SPAN)));
-        at = 0;
-      }
-      this.fill(pool, at, span.start, length, what);
-      for (const i of span.members) out[i] = pool.subarray(at + ranges[i]!.offset - span.start, at + ranges[i]!.offset - span.start + ranges[i]!.length);
-      at += length;
-    }
-    return out;
   }
 
   private check(offset: number, length: number, what: string): void {
