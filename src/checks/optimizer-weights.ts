@@ -18,11 +18,13 @@ export const optimizerWeightsCheck = defineCheck({
     if (o.momentShapes.length === 0) return { skip: "the optimizer holds no per-parameter moment tensors" };
     // Multiset match: every moment shape must consume one weight tensor of the same shape.
     const pool = new Map<string, number>();
-    for (const t of tensors) pool.set(key(t.shape), (pool.get(key(t.shape)) ?? 0) + 1);
+    for (const [shape, n] of countByArray(tensors.map((t) => t.shape))) pool.set(key(shape), (pool.get(key(shape)) ?? 0) + n);
     const unmatched: string[] = [];
+    // In the states' order (the message names the unmatched shapes in the order first met).
     for (const m of o.momentShapes) {
-      const n = pool.get(key(m.shape)) ?? 0;
-      if (n > 0) pool.set(key(m.shape), n - 1);
+      const k = key(m.shape);
+      const n = pool.get(k) ?? 0;
+      if (n > 0) pool.set(k, n - 1);
       else unmatched.push(`[${m.shape.join(", ")}]`);
     }
     if (unmatched.length > 0) {
@@ -33,10 +35,25 @@ export const optimizerWeightsCheck = defineCheck({
   },
 });
 
+/**
+ * How many times each array occurs, in first-seen order. Readers share one array among tensors of
+ * one shape (a mixture-of-experts model has tens of thousands of tensors and a handful of arrays),
+ * so the shapes are counted by identity first and turned into keys once per array.
+ */
+function countByArray(shapes: number[][]): Map<number[], number> {
+  const out = new Map<number[], number>();
+  for (const s of shapes) out.set(s, (out.get(s) ?? 0) + 1);
+  return out;
+}
+
 /** Readers share one array among tensors of one shape: its key is made once per array, not once per tensor. */
 const keys = new WeakMap<number[], string>();
+let lastShape: number[] | undefined;
+let lastKey = "";
 const key = (shape: number[]): string => {
+  if (shape === lastShape) return lastKey;
   let k = keys.get(shape);
   if (k === undefined) keys.set(shape, (k = shape.join("x")));
-  return k;
+  lastShape = shape;
+  return (lastKey = k);
 };

@@ -44,7 +44,7 @@ function prefixFinding(f: WeightsFile) {
     const prefixed = names.filter((n) => n.startsWith(prefix));
     if (prefixed.length === 0) continue;
     const plain = new Set(names.filter((n) => !n.startsWith(prefix)));
-    const both = prefixed.filter((n) => plain.has(n.slice(prefix.length)));
+    const both = plain.size === 0 ? [] : prefixed.filter((n) => plain.has(n.slice(prefix.length)));
     const share = prefixed.length / names.length;
     const data = { file: f.rel, prefix, wrapper, prefixed: prefixed.length, count: names.length };
     if (both.length > 0 || (prefix !== "module." && share >= MIXED_SHARE && share < WRAPPED_SHARE)) {
