@@ -35,13 +35,13 @@ function indexFindings(w: WeightsView) {
   const files = new Map<string, Set<string> | undefined>();
   for (const f of w.files) if (!files.has(f.rel)) files.set(f.rel, f.problem ? undefined : new Set(f.tensors.map((t) => t.name)));
   const byShard = new Map<string, string[]>();
-  for (const [tensor, shard] of index.weightMap) {
+  index.weightMap.forEach((shard, tensor) => {
     const names = files.get(shard);
-    if (!names || names.has(tensor)) continue;
+    if (!names || names.has(tensor)) return;
     const missing = byShard.get(shard);
     if (missing) missing.push(tensor);
     else byShard.set(shard, [tensor]);
-  }
+  });
   for (const [shard, names] of byShard) out.push(r.error("SHARD_TENSOR_MISSING", { file: index.rel, shard, count: names.length, example: names[0] }, shard));
   const shards = new Set(index.weightMap.values()).size;
   if (out.length === 0 && w.files.every((f) => !f.problem)) out.push(r.pass("SHARDS_OK", { file: index.rel, shards, tensors: index.weightMap.size }, index.rel));

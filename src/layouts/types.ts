@@ -132,8 +132,8 @@ export interface WeightsFile {
 export interface ShardIndex {
   rel: string;
   problem?: Problem;
-  /** tensor name -> shard file (relative) */
-  weightMap: Map<string, string>;
+  /** tensor name -> shard file (relative); read-only (readIndex's is two columns, see ShardMap in weights.ts) */
+  weightMap: ReadonlyMap<string, string>;
 }
 
 export interface WeightsView {

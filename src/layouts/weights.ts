@@ -56,11 +56,10 @@ async function readIndex(loader: FileLoader, rel: string): Promise<ShardIndex> {
   const entries = indexEntries(json.value);
   if (!entries) return { rel, problem: { code: "SHARD_INDEX_INVALID", data: { reason: "expected {\"weight_map\": {tensor: file}}" } }, weightMap: new Map() };
   const dir = posix.dirname(rel);
-  const weightMap = new Map<string, string>();
+  const shards: string[] = new Array(entries.tensors.length);
   // A mixture-of-experts index maps tens of thousands of tensors to a few dozen shards: each shard path is resolved once.
   const resolved = new Map<string, string | undefined>();
   for (let k = 0; k < entries.tensors.length; k++) {
-    const tensor = entries.tensors[k]!;
     const file = entries.files[k]!;
     let joined = resolved.get(file);
     if (!resolved.has(file)) {
@@ -72,9 +71,63 @@ async function readIndex(loader: FileLoader, rel: string): Promise<ShardIndex> {
     if (joined === undefined) {
       return { rel, problem: { code: "SHARD_INDEX_INVALID", data: { reason: `shard path ${file} points outside the checkpoint` } }, weightMap: new Map() };
     }
-    weightMap.set(tensor, joined);
+    shards[k] = joined;
   }
-  return { rel, weightMap };
+  return { rel, weightMap: new ShardMap(entries.tensors, shards) };
+}
+
+/**
+ * weight_map as two columns, tensor k in shard k, read as a map: a mixture-of-experts index has
+ * tens of thousands of entries, which the checks only walk; a Map is made only if one is looked up.
+ * The names are distinct (they were the keys of one JSON object).
+ */
+export class ShardMap implements ReadonlyMap<string, string> {
+  private map: Map<string, string> | undefined;
+
+  constructor(
+    private readonly tensors: readonly string[],
+    private readonly shards: readonly string[],
+  ) {}
+
+  get size(): number {
+    return this.tensors.length;
+  }
+
+  private lookup(): Map<string, string> {
+    if (!this.map) {
+      this.map = new Map();
+      for (let k = 0; k < this.tensors.length; k++) this.map.set(this.tensors[k]!, this.shards[k]!);
+    }
+    return this.map;
+  }
+
+  get(tensor: string): string | undefined {
+    return this.lookup().get(tensor);
+  }
+
+  has(tensor: string): boolean {
+    return this.lookup().has(tensor);
+  }
+
+  forEach(visit: (shard: string, tensor: string, map: ReadonlyMap<string, string>) => void): void {
+    for (let k = 0; k < this.tensors.length; k++) visit(this.shards[k]!, this.tensors[k]!, this);
+  }
+
+  *entries(): MapIterator<[string, string]> {
+    for (let k = 0; k < this.tensors.length; k++) yield [this.tensors[k]!, this.shards[k]!];
+  }
+
+  keys(): MapIterator<string> {
+    return this.tensors.values();
+  }
+
+  values(): MapIterator<string> {
+    return this.shards.values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.entries();
+  }
 }
 
 /**
