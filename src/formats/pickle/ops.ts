@@ -106,7 +106,7 @@ export function setItems(m: Machine, target: PyValue, items: PyValue[]): void {
   if (items.length === 0) return;
   if (items.length % 2 !== 0) throw m.fail("PICKLE_BAD_VALUE", "odd number of items for SETITEMS");
   if (target instanceof PyDict) {
-    target.setMany(items);
+    target.setMany(items, true); // SETITEM and SETITEMS make `items` for this call
     m.checkItems(target.size, "dict");
   } else if (target instanceof PyCall) {
     m.checkItems(target.dictItems.length + items.length / 2, "dict");

@@ -118,8 +118,30 @@ export class PyDict {
     g[f.length + 1] = value;
     this.flat = g;
   }
-  /** SETITEMS' interleaved keys and values: a small dict grows once, not once per entry. */
-  setMany(items: PyValue[]): void {
+  /**
+   * SETITEMS' interleaved keys and values: a small dict grows once, not once per entry. With `adopt`
+   * (the caller made `items` for this call and never reads it again), an empty dict takes `items`
+   * itself as its entries when its keys are distinct: no copy per dict (an optimizer's state has
+   * one three-key dict per parameter).
+   */
+  setMany(items: PyValue[], adopt = false): void {
+    if (adopt && !this.big && !this.flat && items.length <= SMALL_DICT * 2) {
+      let distinct = true;
+      for (let i = 0; i < items.length && distinct; i += 2) {
+        const k = (items[i] = normaliseKey(items[i]!)); // normaliseKey(normaliseKey(x)) is normaliseKey(x): safe if this falls through
+        for (let j = 0; j < i; j += 2) {
+          const x = items[j];
+          if (x === k || (x !== x && k !== k)) {
+            distinct = false;
+            break;
+          }
+        }
+      }
+      if (distinct) {
+        this.flat = items;
+        return;
+      }
+    }
     const f = this.flat ?? [];
     if (this.big || f.length + items.length > SMALL_DICT * 2) {
       for (let i = 0; i < items.length; i += 2) this.set(items[i]!, items[i + 1]!);
@@ -157,8 +179,12 @@ export class PyDict {
    */
   interleaved(): readonly PyValue[] {
     if (!this.big) return this.flat ?? EMPTY_LIST;
-    const out: PyValue[] = [];
-    for (const [k, v] of this.big) out.push(k, v);
+    const out: PyValue[] = new Array(this.big.size * 2);
+    let i = 0;
+    this.big.forEach((v, k) => {
+      out[i++] = k;
+      out[i++] = v;
+    });
     return out;
   }
   /** Every entry in order, without copying them. */
