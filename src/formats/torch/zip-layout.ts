@@ -208,7 +208,8 @@ function entriesOutside(zip: ZipArchive, folder: string, dataPrefix: string): { 
   const ascii = !/[^\x00-\x7f]/.test(folder + dataPrefix) && dataPrefix.startsWith(folder);
   if (!ascii) {
     for (let i = 0; i < zip.count; i++) {
-      if (folder !== "" && !zip.nameOf(i).startsWith(folder)) if (count++ === 0) first = i;
+      if (folder === "" || zip.nameOf(i).startsWith(folder)) continue;
+      if (count++ === 0) first = i;
     }
     return { count, first };
   }
