@@ -64,6 +64,11 @@ export class FileLoader {
     readonly allowGlobals: string[],
     /** A --deep run. Both modes locate a storage record when it is read: --deep reads them all, checking each local header as it goes. */
     readonly deep = false,
+    /**
+     * Read `step` values across records, the bytes between them included (TorchFile.readFirstValues):
+     * a whole --deep run reads those bytes anyway; a `--shard` part reads only its share, so not there.
+     */
+    private readonly readAcross = deep,
   ) {}
 
   get root(): string {
@@ -178,7 +183,7 @@ export class FileLoader {
       this.torchByRel.set(rel, file);
       const verdicts = judgePickle(file.pickle, { allowGlobals: this.allowGlobals });
       const torchProblems: Problem[] = file.problems.map((p) => ({ code: "TORCH_FILE_PROBLEM", data: { reason: p.message, key: p.key } }));
-      const scalars = (ts: Tensor[]) => file.readFirstValues(ts, { across: this.deep }).then((vs) => vs.map(asNumber), () => ts.map(() => undefined));
+      const scalars = (ts: Tensor[]) => file.readFirstValues(ts, { across: this.readAcross }).then((vs) => vs.map(asNumber), () => ts.map(() => undefined));
       const scalar: ScalarReader = Object.assign(batched(scalars), { many: scalars });
       const state: StateFile = { rel, value: file.value, summary: `${file.format === "zip" ? "torch zip" : "torch legacy"}, ${summarise(file.value)}`, verdicts, torchProblems };
       return { state, value: file.value, scalar, weightsOnly: weightsOnlyVerdict(file.pickle, verdicts), storages: file.storages };

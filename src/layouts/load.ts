@@ -34,7 +34,8 @@ export async function loadCheckpoint(given: string, options: VerifyOptions, mayR
     const kind = info.kind === "fifo" ? "a FIFO (named pipe)" : info.kind === "device" ? "a device" : info.kind === "socket" ? "a socket" : "not a regular file";
     return unusable(path, forced, "the path is not a file or folder", { code: "PATH_UNREADABLE", data: { path, reason: `it is ${kind}, not a checkpoint file or folder; it was not opened` } });
   }
-  const loader = new FileLoader(where.storage, options.allowGlobals, options.deep);
+  // --deep reads step values across records, except in a --shard part, which reads only its share of the bytes.
+  const loader = new FileLoader(where.storage, options.allowGlobals, options.deep, options.deep && !options.shard);
   const name = baseName(path.replace(/\?…$/, ""));
   const target: Target = info.kind === "directory" ? { kind: "folder", name, entries: await loader.list("") } : { kind: "file", name, file: where.rel };
   let layout: Layout | undefined = forced;
