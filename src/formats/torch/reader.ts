@@ -223,28 +223,7 @@ async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Ten
   }
   if (!zip || small.length === 0) return out;
   const slow = async (m: number) => (await readValues(file, tf, ts[small[m]!]!, 1).catch(() => []))[0];
-  if (file.readInto && options?.across) return readAcross(file, tf, zip, ts, small, records, out, slow);
-  if (file.readInto) {
-    const h = Buffer.allocUnsafe(SMALL_RECORD_READ);
-    for (let m = 0; m < small.length; m++) {
-      const i = records[m]!;
-      // A record whose local header was read already needs only its bytes.
-      const fromData = zip.dataOffset[i]! >= 0;
-      const offset = fromData ? zip.dataOffset[i]! : zip.localHeaderOffset[i]!;
-      const length = fromData ? zip.compressedSize[i]! : smallRecordLength(zip, i);
-      let value: ElementValue | undefined;
-      let start = -1;
-      try {
-        file.readInto(h, 0, offset, length, "small storage records");
-        start = fromData ? 0 : recordStartIn(zip, i, h, 0, length);
-        if (start >= 0) value = firstElement(h, start, zip.compressedSize[i]!, ts[small[m]!]!, tf.byteOrder);
-      } catch {
-        start = -1;
-      }
-      out[small[m]!] = start >= 0 ? value : await slow(m);
-    }
-    return out;
-  }
+  if (file.readInto) return readInPlace(file, tf, zip, ts, small, records, out, slow, options?.across === true);
   const ranges = records.map((i) => (zip.dataOffset[i]! >= 0 ? { offset: zip.dataOffset[i]!, length: zip.compressedSize[i]! } : smallRecordRange(zip, i)));
   let got: Buffer[] | undefined;
   try {
@@ -270,19 +249,22 @@ async function readFirstValues(file: ByteSource, tf: TorchFile, ts: readonly Ten
 const READ_ACROSS = 1024 * 1024;
 
 /**
- * readFirstValues for --deep: the records in header order, those within READ_ACROSS bytes of the
- * first of a run read at once into one reused buffer (tens of thousands of `step` records, a few
- * kilobytes apart, in a few hundred reads instead of one each). Each header is checked as usual.
+ * readFirstValues from a local file: the records in header order, read into one reused buffer and
+ * each header checked there, nothing allocated per record. Default mode reads each record alone;
+ * with `across` (--deep), every record within READ_ACROSS bytes of the first of a run is read at
+ * once, the bytes between them included (tens of thousands of `step` records, a few kilobytes
+ * apart, in a few hundred reads).
  */
-async function readAcross(
+async function readInPlace(
   file: ByteSource, tf: TorchFile, zip: ZipArchive, ts: readonly Tensor[], small: number[], records: number[],
-  out: (ElementValue | undefined)[], slow: (m: number) => Promise<ElementValue | undefined>,
+  out: (ElementValue | undefined)[], slow: (m: number) => Promise<ElementValue | undefined>, across: boolean,
 ): Promise<(ElementValue | undefined)[]> {
   const n = small.length;
   const from = new Float64Array(n);
   const to = new Float64Array(n);
   for (let m = 0; m < n; m++) {
     const i = records[m]!;
+    // A record whose local header was read already needs only its bytes.
     const fromData = zip.dataOffset[i]! >= 0;
     from[m] = fromData ? zip.dataOffset[i]! : zip.localHeaderOffset[i]!;
     to[m] = from[m]! + (fromData ? zip.compressedSize[i]! : smallRecordLength(zip, i));
@@ -291,12 +273,12 @@ async function readAcross(
   let sorted = true;
   for (let m = 1; m < n && sorted; m++) sorted = from[m - 1]! <= from[m]!;
   if (!sorted) order.sort((a, b) => from[a]! - from[b]!);
-  const buf = Buffer.allocUnsafe(READ_ACROSS + SMALL_RECORD_READ);
+  const buf = Buffer.allocUnsafe(across ? READ_ACROSS + SMALL_RECORD_READ : SMALL_RECORD_READ);
   for (let k = 0; k < n; ) {
     const first = from[order[k]!]!;
     let end = to[order[k]!]!;
     let j = k + 1;
-    while (j < n && to[order[j]!]! - first <= buf.length) end = Math.max(end, to[order[j++]!]!);
+    while (across && j < n && to[order[j]!]! - first <= buf.length) end = Math.max(end, to[order[j++]!]!);
     let read = true;
     try {
       file.readInto!(buf, 0, first, end - first, "small storage records");
