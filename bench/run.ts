@@ -46,6 +46,7 @@ interface Mode {
   only?: BenchCase["kind"][];
 }
 
+const LEAST = "floor: least work (bench/floor.ts)";
 const MODES: Mode[] = [
   { name: MODE.default, cmd: process.execPath, args: (d) => [BIN, "--checkpoint_path", d, "--json"], reads: false },
   { name: MODE.deep, cmd: process.execPath, args: (d) => [BIN, "--checkpoint_path", d, "--json", "--deep"], reads: true },
@@ -58,7 +59,7 @@ const MODES: Mode[] = [
   { name: MODE.node, cmd: process.execPath, args: () => ["-e", "0"], reads: false },
   { name: "floor: verify-checkpoint --version", cmd: process.execPath, args: () => [BIN, "--version"], reads: false },
   // The checkpoint's own share: its unavoidable data work done as leanly as we know how (bench/floor.ts; not a reader).
-  { name: "floor: least work (bench/floor.ts)", cmd: process.execPath, args: (d) => [join(ROOT, "dist-test", "bench", "floor.js"), d], reads: false },
+  { name: LEAST, cmd: process.execPath, args: (d) => [join(ROOT, "dist-test", "bench", "floor.js"), d], reads: false },
 ];
 const byName = (name: string) => MODES.find((m) => m.name === name)!;
 
@@ -235,9 +236,12 @@ function timeCase(c: BenchCase, rows: Row[], notes: string[]): CaseResult {
   }
   const defaultMs = med(byName(MODE.default));
   const version = med(byName("floor: verify-checkpoint --version"));
+  const nodeMs = med(byName(MODE.node));
+  const least = med(byName(LEAST));
   notes.push(
-    `${c.label}: Node's own start takes ${med(byName(MODE.node)).toFixed(0)} ms and the CLI loaded and doing nothing ${version.toFixed(0)} ms, ` +
-      `so default mode spends ${(defaultMs - version).toFixed(0)} ms on the checkpoint itself (${(torchMs / defaultMs).toFixed(1)}× faster than torch.load end to end)`,
+    `${c.label}: Node's own start takes ${nodeMs.toFixed(0)} ms and the CLI loaded and doing nothing ${version.toFixed(0)} ms, ` +
+      `so default mode spends ${(defaultMs - version).toFixed(0)} ms on the checkpoint itself (${(torchMs / defaultMs).toFixed(1)}× faster than torch.load end to end); ` +
+      `the least work takes ${least.toFixed(0)} ms (${(least / nodeMs).toFixed(2)}× node -e 0), default mode ${(defaultMs / least).toFixed(2)}× that`,
   );
   // --deep runs on one thread per core, so it may beat the one-thread limit; it cannot beat a plain read of every byte.
   const cat = MODES.find((m) => m.name.startsWith("read only"))!;
