@@ -145,7 +145,7 @@ const buffer = Buffer.allocUnsafe(4096);
 let steps = 0;
 let stepSum = 0;
 for (let t = 0; t < tensors; t++) {
-  if (tensorRank[t] !== 0) continue;
+  if (tensorRank[t] !== 0 || tensorNumel[t] !== 1) continue;
   const i = recordOfKey[tensorKey[t]!]!;
   if (i < 0) throw new Error(`storage ${tensorKey[t]} has no record`);
   readSync(fd, buffer, 0, 30 + 256, headerAt[i]!);
