@@ -148,9 +148,11 @@ for (let t = 0; t < tensors; t++) {
   if (tensorRank[t] !== 0 || tensorNumel[t] !== 1) continue;
   const i = recordOfKey[tensorKey[t]!]!;
   if (i < 0) throw new Error(`storage ${tensorKey[t]} has no record`);
-  readSync(fd, buffer, 0, 30 + 256, headerAt[i]!);
-  if (buffer.readUInt32LE(0) !== 0x04034b50) throw new Error(`record ${i}: bad local header`);
-  stepSum += buffer.readFloatLE(30 + buffer.readUInt16LE(26) + buffer.readUInt16LE(28));
+  const got = readSync(fd, buffer, 0, 30 + 256, headerAt[i]!);
+  if (got < 30 || buffer.readUInt32LE(0) !== 0x04034b50) throw new Error(`record ${i}: bad local header`);
+  const at = 30 + buffer.readUInt16LE(26) + buffer.readUInt16LE(28);
+  if (at + 4 > got) throw new Error(`record ${i}: value past the bytes read`);
+  stepSum += buffer.readFloatLE(at);
   steps++;
 }
 closeSync(fd);

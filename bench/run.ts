@@ -46,6 +46,7 @@ interface Mode {
   only?: BenchCase["kind"][];
 }
 
+const VERSION = "floor: verify-checkpoint --version";
 const LEAST = "floor: least work (bench/floor.ts)";
 const MODES: Mode[] = [
   { name: MODE.default, cmd: process.execPath, args: (d) => [BIN, "--checkpoint_path", d, "--json"], reads: false },
@@ -57,7 +58,7 @@ const MODES: Mode[] = [
   { name: "read only: cat > /dev/null", cmd: "cat", args: (d) => folderFiles(d), reads: true, discardStdout: true },
   // What any run of the CLI pays before it looks at a checkpoint: Node's own start, then that plus loading the CLI.
   { name: MODE.node, cmd: process.execPath, args: () => ["-e", "0"], reads: false },
-  { name: "floor: verify-checkpoint --version", cmd: process.execPath, args: () => [BIN, "--version"], reads: false },
+  { name: VERSION, cmd: process.execPath, args: () => [BIN, "--version"], reads: false },
   // The checkpoint's own share: its unavoidable data work done as leanly as we know how (bench/floor.ts; not a reader).
   { name: LEAST, cmd: process.execPath, args: (d) => [join(ROOT, "dist-test", "bench", "floor.js"), d], reads: false },
 ];
@@ -235,7 +236,7 @@ function timeCase(c: BenchCase, rows: Row[], notes: string[]): CaseResult {
     if (bad) notes.push(`${c.label} ${m.name}: exit ${bad.exit}: ${why ?? ""}`);
   }
   const defaultMs = med(byName(MODE.default));
-  const version = med(byName("floor: verify-checkpoint --version"));
+  const version = med(byName(VERSION));
   const nodeMs = med(byName(MODE.node));
   const least = med(byName(LEAST));
   notes.push(

@@ -23,27 +23,9 @@ export function countNonFinite(bytes: Uint8Array, dtype: string, bigEndian = fal
 
 export const SCANNED_DTYPES = new Set(["float32", "float64", "float16", "bfloat16", "complex64", "complex128"]);
 
-/**
- * x * 0 is 0 for every finite x and NaN otherwise, so a sum of them is NaN
- * exactly when some element is not finite: branch-free, four accumulators,
- * about 2.5 times the speed of testing exponent bits. Counting only runs
- * when this says there is something to count.
- */
 /** allFinite32 over elements [from, to) of a view made once for a whole read buffer (no view per record). */
 export function allFinite32At(v: Float32Array, from: number, to: number): boolean {
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let d = 0;
-  const n = from + ((to - from) & ~3);
-  for (let i = from; i < n; i += 4) {
-    a += v[i]! * 0;
-    b += v[i + 1]! * 0;
-    c += v[i + 2]! * 0;
-    d += v[i + 3]! * 0;
-  }
-  for (let i = n; i < to; i++) a += v[i]! * 0;
-  return a + b + c + d === 0;
+  return sumTimesZero(v, from, to);
 }
 
 function allFinite32(bytes: Uint8Array): boolean {
@@ -56,19 +38,25 @@ function allFinite64(bytes: Uint8Array): boolean {
   return sumTimesZero(new Float64Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 8)));
 }
 
-function sumTimesZero(v: Float32Array | Float64Array): boolean {
+/**
+ * x * 0 is 0 for every finite x and NaN otherwise, so a sum of them is NaN
+ * exactly when some element of [from, to) is not finite: branch-free, four
+ * accumulators, about 2.5 times the speed of testing exponent bits. Counting
+ * only runs when this says there is something to count.
+ */
+function sumTimesZero(v: Float32Array | Float64Array, from = 0, to = v.length): boolean {
   let a = 0;
   let b = 0;
   let c = 0;
   let d = 0;
-  const n = v.length & ~3;
-  for (let i = 0; i < n; i += 4) {
+  const n = from + ((to - from) & ~3);
+  for (let i = from; i < n; i += 4) {
     a += v[i]! * 0;
     b += v[i + 1]! * 0;
     c += v[i + 2]! * 0;
     d += v[i + 3]! * 0;
   }
-  for (let i = n; i < v.length; i++) a += v[i]! * 0;
+  for (let i = n; i < to; i++) a += v[i]! * 0;
   return a + b + c + d === 0;
 }
 

@@ -188,15 +188,6 @@ export class ZipArchive implements ZipColumns {
     const at = this.nameAt[i]!;
     return decodeName(this.nameBytes, at, at + this.nameLength[i]!, this.flags[i]!);
   }
-
-  /** Whether record i's name starts with `prefix` (ASCII), compared on the bytes. */
-  nameStartsWith(i: number, prefix: string): boolean {
-    const len = prefix.length;
-    if (this.nameLength[i]! < len) return false;
-    const at = this.nameAt[i]!;
-    for (let k = 0; k < len; k++) if (this.nameBytes[at + k] !== prefix.charCodeAt(k)) return false;
-    return true;
-  }
 }
 
 const utf8 = new TextDecoder("utf-8");
